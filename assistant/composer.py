@@ -1,0 +1,206 @@
+"""Composes answers from service cards without an LLM: every line is quoted from a cited source.
+
+No offline LLM writes usable Kazakh, so the default generator assembles the answer from the
+card in the question's language, choosing the sections the question asks about.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.answer import Source
+from assistant.corpus import Catalogue
+from assistant.lexical import fold
+from assistant.messages import CANDIDATES, REFUSAL, SERVICE_LINK
+from assistant.retrieval import Hit
+from assistant.routing import RoutedService
+from assistant.store import Record, VectorStore
+
+# Card section headings (corpus/README.md) → the slot they fill.
+SECTION_SLOTS = {
+    "что вы получите": "result", "не аласыз": "result", "what you get": "result",
+    "кто может обратиться": "who", "кім жүгіне алады": "who", "who can apply": "who",
+    "документы": "documents", "құжаттар": "documents", "documents": "documents",
+    "стоимость": "cost", "құны": "cost", "cost": "cost",
+    "срок": "term", "мерзімі": "term", "term": "term",
+    "как подать": "how", "қалай өтінім беруге болады": "how", "how to apply": "how",
+    "основания для отказа": "refusal", "бас тарту негіздері": "refusal", "grounds for refusal": "refusal",
+    "связанные услуги": "related", "байланысты қызметтер": "related", "related services": "related",
+    "правовая основа": "basis", "құқықтық негіз": "basis", "legal basis": "basis",
+}
+
+# Words that show which part of a service the citizen asks about (folded, lower case, prefixes).
+INTENT_CUES = {
+    "cost": ["сколько стоит", "стоимост", "цена", "платн", "бесплатн", "пошлин", "оплат", "кун", "канша туратын",
+             "канша турады", "акы", "акыл", "тегин", "баж", "толем", "cost", "fee", "price", "how much", "free", "pay"],
+    "term": ["срок", "сколько дней", "как долго", "когда будет", "сколько ждать", "мерзим", "канша кун", "канша уакыт",
+             "how long", "processing time", "how many days", "when will", "term"],
+    "documents": ["документ", "какие бумаги", "что нужно принести", "что нужно для", "кужат", "не кажет", "кандай кужат",
+                  "document", "papers", "what do i need", "requirement"],
+    "who": ["кто может", "имеет право", "могу ли", "может ли", "ким", "кукылы", "who can", "eligib", "can i", "can my"],
+    "refusal": ["отказ", "откажут", "бас тарт", "refus", "denied", "reject"],
+    "how": ["как получить", "как подать", "как оформить", "где получить", "калай", "кайда", "how to", "how do", "where",
+            "apply"],
+}
+GENERAL_SLOTS = ["result", "cost", "term", "how"]
+
+
+def question_intents(question: str) -> list[str]:
+    q = fold(question.lower())
+    return [slot for slot, cues in INTENT_CUES.items() if any(fold(c) in q for c in cues)]
+
+
+def _sentences(body: str) -> list[str]:
+    """Lines of a card section; long lines split into sentences so each can be cited alone."""
+    out = []
+    for line in body.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        bullet = re.match(r"^([-*•]|\d+[.)])\s+", line)
+        prefix = "- " if bullet else ""
+        text = line[bullet.end():] if bullet else line
+        parts = [p for p in re.split(r"(?<=[.!?])\s+(?=[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ«\d])", text) if p.strip()]
+        out.extend(prefix + p if i == 0 else p for i, p in enumerate(parts))
+    return out
+
+
+@dataclass
+class Draft:
+    """An answer before checking: text plus the sources its [n] markers point to."""
+
+    text: str
+    sources: list[Source] = field(default_factory=list)
+    refused: bool = False
+    services: list[RoutedService] = field(default_factory=list)
+
+
+class _Citer:
+    """Numbers sources in order of first citation."""
+
+    def __init__(self):
+        self.sources: list[Source] = []
+        self._by_id: dict[str, int] = {}
+
+    def cite(self, record: Record) -> int:
+        key = record.chunk_id
+        if key not in self._by_id:
+            self._by_id[key] = len(self.sources) + 1
+            self.sources.append(Source.from_record(self._by_id[key], record))
+        return self._by_id[key]
+
+
+class CardComposer:
+    """The default generator: quotes the best card's relevant sections with citations."""
+
+    name = "composer"
+
+    def __init__(self, store: VectorStore, catalogue: Catalogue):
+        self.store = store
+        self.catalogue = catalogue
+
+    def _document(self, doc_id: str, audience: str = "public") -> list[Record]:
+        records = self.store.records(audience, where={"doc_id": doc_id})
+        return sorted(records, key=lambda r: r.meta.get("position", 0))
+
+    def card(self, code: str, lang: str) -> list[Record]:
+        for candidate in (lang, "ru", "en", "kk"):
+            records = self._document(f"{code}-{candidate}")
+            if records:
+                return records
+        return []
+
+    def refuse(self, lang: str, candidates: list[RoutedService]) -> Draft:
+        lines = [REFUSAL[lang]]
+        if candidates:
+            lines += ["", CANDIDATES[lang]] + [f"- {c.title}: {c.url}" for c in candidates]
+        return Draft("\n".join(lines), refused=True, services=candidates)
+
+    def compose(self, question: str, lang: str, hits: list[Hit], services: list[RoutedService]) -> Draft:
+        situation = self._situation_hit(hits, lang)
+        if situation is not None:
+            return self._compose_situation(situation, lang, services)
+        top = services[0]
+        citer = _Citer()
+        lines: list[str] = []
+        card = self.card(top.code, lang)
+        intents = question_intents(question)
+        if card:
+            self._quote_card(card, intents, citer, lines)
+            link_source = card[0]
+        else:
+            entry = [h.record for h in hits if h.meta.get("kind") == "catalogue" and top.code in h.record.service_codes
+                     and h.meta.get("lang") == lang] or self._document(f"catalogue-{top.code}-{lang}")
+            if not entry:
+                return self.refuse(lang, services)
+            link_source = entry[0]
+            n = citer.cite(link_source)
+            lines.append(f"{link_source.body.split('.')[0]}. [{n}]")
+            self._quote_regulation(hits, top.code, intents, lang, citer, lines)
+        n = citer.cite(link_source)
+        lines += ["", f"{SERVICE_LINK[lang]}: {link_source.meta['url']} [{n}]"]
+        return Draft("\n".join(lines).strip(), citer.sources, services=services)
+
+    def _quote_card(self, card: list[Record], intents: list[str], citer: _Citer, lines: list[str]) -> None:
+        by_slot: dict[str, Record] = {}
+        summary = None
+        for record in card:
+            section = (record.meta.get("section") or "").strip().lower()
+            if not section:
+                summary = summary or record
+            elif section in SECTION_SLOTS:
+                by_slot.setdefault(SECTION_SLOTS[section], record)
+        wanted = [s for s in intents if s in by_slot and s != "how"] or [s for s in GENERAL_SLOTS if s in by_slot]
+        if "how" in intents and "how" in by_slot and "how" not in wanted:
+            wanted.append("how")
+        if summary is not None:
+            n = citer.cite(summary)
+            lines.extend(f"{s} [{n}]" for s in _sentences(summary.body))
+        for slot in wanted:
+            record = by_slot[slot]
+            if slot == "result" and summary is not None and len(wanted) > 1:
+                continue  # the summary already says what the service gives
+            n = citer.cite(record)
+            lines += ["", f"**{record.meta['section']}**"]
+            lines.extend(f"{s} [{n}]" for s in _sentences(record.body))
+
+    def _quote_regulation(self, hits: list[Hit], code: str, intents: list[str], lang: str, citer: _Citer,
+                          lines: list[str]) -> None:
+        """With no card, one sentence of the governing act that matches what was asked."""
+        acts = [h.record for h in hits if h.meta.get("kind") == "regulation" and code in h.record.service_codes
+                and h.meta.get("lang") in (lang, "ru")]
+        cues = [fold(c) for s in intents for c in INTENT_CUES[s]] or []
+        for record in acts:
+            for sentence in _sentences(record.body):
+                plain = sentence.lstrip("- ")
+                if 40 <= len(plain) <= 400 and (not cues or any(c in fold(plain.lower()) for c in cues)):
+                    n = citer.cite(record)
+                    lines.append(f"{plain} [{n}]")
+                    return
+
+    def _situation_hit(self, hits: list[Hit], lang: str) -> Hit | None:
+        if not hits:
+            return None
+        top = hits[0].score
+        for hit in hits[:3]:
+            if hit.meta.get("kind") == "situation" and hit.score >= 0.8 * top:
+                return hit
+        return None
+
+    def _compose_situation(self, hit: Hit, lang: str, services: list[RoutedService]) -> Draft:
+        doc_id = hit.meta["doc_id"]
+        base = doc_id.rsplit("-", 1)[0]
+        records = self._document(f"{base}-{lang}") or self._document(doc_id)
+        citer = _Citer()
+        lines: list[str] = []
+        for record in records:
+            n = citer.cite(record)
+            if record.meta.get("section"):
+                lines += ["", f"**{record.meta['section']}**"]
+            lines.extend(f"{s} [{n}]" for s in _sentences(record.body))
+        codes = [c for c in records[0].service_codes if c in self.catalogue] if records else []
+        path_services = [
+            RoutedService(c, self.catalogue.get(c).title_for(lang), self.catalogue.get(c).url_for(lang), 1.0)
+            for c in codes
+        ]
+        return Draft("\n".join(lines).strip(), citer.sources, services=path_services or services)
