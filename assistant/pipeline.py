@@ -107,7 +107,8 @@ class AnswerPipeline:
             ctx.search_query = f"{previous[-1]} {ctx.question}"
 
     def retrieve(self, ctx: Context) -> None:
-        ctx.hits = self.retriever.search(ctx.search_query, audience=ctx.audience, k=self.settings.retrieve_k)
+        ctx.hits = self.retriever.search(ctx.search_query, audience=ctx.audience, k=self.settings.retrieve_k,
+                                         mode=self.settings.retrieval_mode)
 
     def route(self, ctx: Context) -> None:
         ctx.services, ctx.candidates = route_services(

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     embedder_model_path: str | None = Field(
         None, description="Local sentence-transformers model folder (default: packaged all-MiniLM-L6-v2)"
     )
+    embedding_cache: Path | None = Field(
+        None, description="SQLite cache of passage vectors (default: DATA_DIR/embedding_cache.sqlite)"
+    )
     embed_threads: int = 2
     embed_batch_size: int = 16
 
@@ -46,7 +49,8 @@ class Settings(BaseSettings):
     chunk_max_chars: int = 1400
     chunk_min_chars: int = 200
 
-    # Retrieval and routing
+    # Retrieval and routing (the evaluation's baselines switch the mode)
+    retrieval_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
     retrieve_k: int = 8
     candidate_k: int = 40
     rrf_k: int = 60

