@@ -92,8 +92,11 @@ def load(split: str, codes: dict[str, str], errors: list[str]) -> list[dict]:
                           and isinstance(t.get("content"), str) and t["content"].strip() for t in hist))
             if not ok:
                 errors.append(f"{where}: followup needs a non-empty user/assistant history")
-        elif hist is not None:
-            errors.append(f"{where}: history only expected on followup rows")
+        elif hist is not None and not isinstance(hist, list):
+            errors.append(f"{where}: history must be a list of turns")
+        srcs = row.get("expected_sources")
+        if srcs is not None and (not isinstance(srcs, list) or not all(isinstance(x, str) for x in srcs)):
+            errors.append(f"{where}: expected_sources must be a list of document ids")
         rid = str(row.get("id", ""))
         if not re.fullmatch(rf"{split}-{lang}-\d{{3}}", rid):
             errors.append(f"{where}: id {rid!r} should be {split}-{lang}-NNN")
@@ -163,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
                 out.append(f"  {lang}: " + ", ".join(f"{k}={c[(lang, k)]}" for k in KINDS)
                            + f", total={sum(c[(lang, k)] for k in KINDS)}")
             out.append("  all: " + ", ".join(f"{k}={sum(c[(l, k)] for l in LANGS)}" for k in KINDS))
+    if args.markdown:
+        out.append("Questions per catalogue category (by first expected code):\n")
+        out.append("| category | dev | test |")
+        out.append("|---|---:|---:|")
+        for cat in sorted(set(codes.values()), key=lambda k: -(cats["dev"][k] + cats["test"][k])):
+            out.append(f"| {cat} | {cats['dev'][cat]} | {cats['test'][cat]} |")
+        out.append("")
     both = services["dev"] & services["test"]
     out.append(f"services in both splits: {len(both)}; dev only: {len(services['dev'] - both)}; "
                f"test only: {len(services['test'] - both)}; catalogue: {len(codes)}")
