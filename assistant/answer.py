@@ -13,6 +13,7 @@ class Status(str, Enum):
 
     ANSWERED = "answered"
     UNANSWERABLE_NO_SOURCES = "unanswerable_no_sources"
+    UNANSWERABLE_LLM = "unanswerable_llm"  # the sources were found, but the model found no answer in them
     GUARDRAIL = "guardrail"
     ERROR = "error"
 

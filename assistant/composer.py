@@ -43,6 +43,10 @@ INTENT_CUES = {
             "apply"],
 }
 GENERAL_SLOTS = ["result", "cost", "term", "how"]
+# "What do I do now?" — the citizen wants the whole path of a life event, not one service.
+LIFE_EVENT_CUES = ["что делать", "что мне делать", "что нужно сделать", "с чего начать", "не істеу керек",
+                   "не істеуім керек", "не істейміз", "неден бастау", "what do i do", "what should i do",
+                   "what to do", "what do we do", "where do i start"]
 
 
 def question_intents(question: str) -> list[str]:
@@ -73,6 +77,9 @@ class Draft:
     sources: list[Source] = field(default_factory=list)
     refused: bool = False
     services: list[RoutedService] = field(default_factory=list)
+    generator: str = "composer"  # the generator asked; with `fallback` set, the text is the composer's
+    fallback: str | None = None
+    metrics: dict = field(default_factory=dict)  # e.g. the LLM's first-token and total latency
 
 
 class _Citer:
@@ -117,7 +124,7 @@ class CardComposer:
         return Draft("\n".join(lines), refused=True, services=candidates)
 
     def compose(self, question: str, lang: str, hits: list[Hit], services: list[RoutedService]) -> Draft:
-        situation = self._situation_hit(hits, lang)
+        situation = self._situation_hit(hits, lang, question, services)
         if situation is not None:
             return self._compose_situation(situation, lang, services)
         top = services[0]
@@ -178,12 +185,24 @@ class CardComposer:
                     lines.append(f"{plain} [{n}]")
                     return
 
-    def _situation_hit(self, hits: list[Hit], lang: str) -> Hit | None:
+    def life_event(self, question: str, hits: list[Hit]) -> Hit | None:
+        """The life situation a "what do I do?" question is about, when one is among the retrieved chunks."""
+        if not any(fold(c) in fold(question.lower()) for c in LIFE_EVENT_CUES):
+            return None
+        return next((h for h in hits if h.meta.get("kind") == "situation"), None)
+
+    def _situation_hit(self, hits: list[Hit], lang: str, question: str = "",
+                       services: list[RoutedService] | None = None) -> Hit | None:
+        """A life situation answers when the citizen asks what to do, or when it ranks near the top and its
+        path holds the routed service (a question about one service of another path gets that card)."""
         if not hits:
             return None
         top = hits[0].score
-        for hit in hits[:3]:
-            if hit.meta.get("kind") == "situation" and hit.score >= 0.8 * top:
+        asks_path = any(fold(c) in fold(question.lower()) for c in LIFE_EVENT_CUES)
+        for hit in hits if asks_path else hits[:3]:
+            if hit.meta.get("kind") != "situation":
+                continue
+            if asks_path or (hit.score >= 0.8 * top and (not services or services[0].code in hit.record.service_codes)):
                 return hit
         return None
 
@@ -199,8 +218,11 @@ class CardComposer:
                 lines += ["", f"**{record.meta['section']}**"]
             lines.extend(f"{s} [{n}]" for s in _sentences(record.body))
         codes = [c for c in records[0].service_codes if c in self.catalogue] if records else []
+        # The path's services share the confidence of the routing that led to the situation.
+        confidence = max((s.score for s in services), default=0.0)
+        routed = [s.code for s in services if s.code in codes]  # what the question itself asks for comes first
         path_services = [
-            RoutedService(c, self.catalogue.get(c).title_for(lang), self.catalogue.get(c).url_for(lang), 1.0)
-            for c in codes
+            RoutedService(c, self.catalogue.get(c).title_for(lang), self.catalogue.get(c).url_for(lang), confidence)
+            for c in routed + [c for c in codes if c not in routed]
         ]
         return Draft("\n".join(lines).strip(), citer.sources, services=path_services or services)

@@ -186,8 +186,13 @@ class Ingestor:
         report.texts_embedded = self.store.embeddings.misses - before
         report.tokens_embedded = sum(len(t) for t in texts) // 4 if report.texts_embedded else 0
 
-        touched: set[str] = set()
-        for source, audience, chunks in planned:
+        # A run killed midway leaves "writing" on its collections; finishing here must give them a new
+        # revision even if no file is left to write, so serving replicas rebuild their lexical indexes.
+        touched: set[str] = {aud for aud in AUDIENCES if self.store.interrupted(aud)}
+        for aud in {audience for _, audience, _ in planned}:
+            self.store.bump_revision(aud, writing=True)
+        writing = tqdm(planned, desc="indexing", unit="file", disable=not progress or not planned)
+        for source, audience, chunks in writing:
             old = [i for aud in AUDIENCES for i in state[aud].get(source.path, {}).get("ids", [])]
             for aud in AUDIENCES:
                 if source.path in state[aud]:

@@ -15,6 +15,7 @@ KAZAKH_CUES = {
     "жардемакы", "зейнетакы", "отиниш", "кужат", "кужаттар", "бар", "жок", "ма", "ме", "ба", "бе", "саламатсыз",
     "salem", "qalai", "qalay", "kerek", "anyqtama", "anyktama", "qaida", "qaida", "tirkeu", "alu", "uşin", "ushin",
     "maǵan", "magan", "bala", "qujat", "kujat", "zeinetaqy", "zheke", "jeke", "kuәlik", "kualik", "qyzmet",
+    "ber", "beriniz", "turaly", "jane", "qandai", "kandai", "qansha", "kansha", "qashan", "kashan", "bolady",
 }
 ENGLISH_CUES = {
     "the", "how", "what", "where", "when", "can", "do", "does", "i", "my", "to", "get", "need", "for", "is",

@@ -35,6 +35,8 @@ _KK_SUFFIXES = sorted(
         "лык", "лик", "дык", "дик", "тык", "тик", "сыз", "сиз", "шы", "ши",
         # common verb endings in questions
         "ган", "ген", "кан", "кен", "мын", "мин", "сын", "син",
+        # participle and verbal noun ("растайтын", "растау" → "раста")
+        "йтын", "йтин", "у",
     },
     key=len,
     reverse=True,
@@ -70,15 +72,20 @@ def fold(word: str) -> str:
 
 def kazakh_stem(word: str) -> str:
     """Strip Kazakh case, plural and possessive endings from a folded word."""
-    word = fold(word)
+    word = _unvoice(fold(word))
     for _ in range(_KK_MAX_PASSES):
         for suffix in _KK_SUFFIXES:
             if word.endswith(suffix) and len(word) - len(suffix) >= _KK_MIN_STEM:
-                word = word[: -len(suffix)]
+                word = _unvoice(word[: -len(suffix)])
                 break
         else:
             break
-    # Final consonants voice before vowel endings (куәлік → куәлігі): compare the unvoiced form.
+    return word
+
+
+def _unvoice(word: str) -> str:
+    """Final consonants voice before vowel endings (куәлік → куәлігі): compare the unvoiced form, after every
+    strip, so "мүгедектігі" and "мүгедектікті" reach the same stem."""
     return word[:-1] + {"г": "к", "б": "п"}.get(word[-1], word[-1]) if word else word
 
 

@@ -15,3 +15,72 @@ CANDIDATES = {
     "en": "One of these services might be what you need:",
 }
 SERVICE_LINK = {"ru": "Услуга на egov.kz", "kk": "egov.kz порталындағы қызмет", "en": "Service on egov.kz"}
+
+# Replies to questions labelled before retrieval (assistant/guardrails.py).
+GUARDRAIL_REPLIES = {
+    "greeting": {
+        "ru": "Здравствуйте! Я помогаю с государственными услугами на egov.kz. Спросите, например: "
+        "«Как получить справку о несудимости?»",
+        "kk": "Сәлеметсіз бе! Мен egov.kz порталындағы мемлекеттік қызметтер бойынша көмектесемін. Мысалы, былай "
+        "сұраңыз: «Соттылық туралы анықтаманы қалай алуға болады?»",
+        "en": "Hello! I help with public services on egov.kz. Ask, for example: "
+        "“How do I get a certificate of no criminal record?”",
+    },
+    "thanks": {
+        "ru": "Пожалуйста! Если появятся ещё вопросы о госуслугах, спрашивайте.",
+        "kk": "Оқасы жоқ! Мемлекеттік қызметтер туралы тағы сұрақтарыңыз болса, қойыңыз.",
+        "en": "You're welcome! Ask me anything else about public services.",
+    },
+    "out_of_scope": {
+        "ru": "Я отвечаю только на вопросы о государственных услугах на egov.kz, поэтому с этим помочь не могу. "
+        "По госуслугам можно также позвонить в Единый контакт-центр 1414 (звонок бесплатный).",
+        "kk": "Мен тек egov.kz порталындағы мемлекеттік қызметтер туралы сұрақтарға жауап беремін, сондықтан бұған "
+        "көмектесе алмаймын. Мемлекеттік қызметтер бойынша 1414 Бірыңғай байланыс орталығына да қоңырау шалуға "
+        "болады (қоңырау тегін).",
+        "en": "I only answer questions about public services on egov.kz, so I can't help with this. For public "
+        "services you can also call the 1414 contact centre (free of charge).",
+    },
+    "personal_account": {
+        "ru": "Я не вижу ваших личных данных и не могу их проверить. Войдите на egov.kz с ЭЦП или одноразовым "
+        "паролем из SMS: статус ваших заявок и готовые результаты — в разделе «История получения услуг» личного "
+        "кабинета; штрафы, задолженности и пенсионные накопления проверяются там же через соответствующие услуги. "
+        "Помощь — в контакт-центре 1414.",
+        "kk": "Мен сіздің жеке деректеріңізді көрмеймін және тексере алмаймын. egov.kz порталына ЭЦҚ немесе SMS "
+        "арқылы келген бір реттік құпиясөзбен кіріңіз: өтініштеріңіздің мәртебесі мен дайын нәтижелер жеке "
+        "кабинеттің «Қызметтерді алу тарихы» бөлімінде; айыппұлдарды, берешекті және зейнетақы жинақтарын да сол "
+        "жерде тиісті қызметтер арқылы тексеруге болады. Көмек — 1414 байланыс орталығында.",
+        "en": "I can't see or check your personal data. Sign in to egov.kz with your digital signature (EDS) or a "
+        "one-time SMS password: the status of your applications and ready results are in the «History of obtained "
+        "services» section of your personal account; fines, debts and pension savings are checked there too, "
+        "through the corresponding services. For help, call 1414.",
+    },
+    "harmful": {
+        "ru": "С этим я помочь не могу. Я отвечаю только на вопросы о законном получении государственных услуг на "
+        "egov.kz.",
+        "kk": "Бұған көмектесе алмаймын. Мен тек egov.kz порталындағы мемлекеттік қызметтерді заңды түрде алу "
+        "туралы сұрақтарға жауап беремін.",
+        "en": "I can't help with that. I only answer questions about obtaining public services on egov.kz lawfully.",
+    },
+    "injection": {
+        "ru": "Я работаю по неизменным правилам: не меняю их по просьбе в сообщении и не раскрываю служебные "
+        "материалы. Могу ответить на вопрос о государственной услуге на egov.kz.",
+        "kk": "Мен өзгермейтін ережелермен жұмыс істеймін: хабарламадағы өтініш бойынша оларды өзгертпеймін және "
+        "қызметтік материалдарды ашпаймын. egov.kz порталындағы мемлекеттік қызмет туралы сұраққа жауап бере аламын.",
+        "en": "I work by fixed rules: I don't change them on request and I don't disclose internal materials. "
+        "I can answer a question about a public service on egov.kz.",
+    },
+}
+PERSONAL_ACCOUNT_SERVICES = {
+    "ru": "Услуги на egov.kz по этому вопросу:",
+    "kk": "Осы сұрақ бойынша egov.kz қызметтері:",
+    "en": "Services on egov.kz for this:",
+}
+# Said first whenever personal data was removed from the question (assistant/pii.py).
+PRIVACY_NOTICE = {
+    "ru": "Пожалуйста, не сообщайте в чате ИИН, номера телефонов и банковских карт, IBAN, e-mail и пароли: я убрал "
+    "их из вопроса и не сохраняю. Отвечаю на остальную часть вопроса.",
+    "kk": "Чатта ЖСН, телефон және банк картасының нөмірлерін, IBAN, e-mail және құпиясөздерді жазбаңыз: мен оларды "
+    "сұрақтан алып тастадым және сақтамаймын. Сұрақтың қалған бөлігіне жауап беремін.",
+    "en": "Please don't share your IIN, phone or bank card numbers, IBAN, e-mail or passwords in this chat: I removed "
+    "them from your question and don't keep them. Here is my answer to the rest of your question.",
+}

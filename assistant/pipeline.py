@@ -1,6 +1,8 @@
 """One answer = one pipeline of small named steps over a shared context (after GOV.UK Chat).
 
-    detect_language → rephrase_followup → retrieve → route → compose → check_citations → drop_staff_sources
+    redact_pii → detect_language → label_question → rephrase_followup → retrieve → screen_sources
+      → answer_personal_account → answer_staff_procedure → route → compose → generate → check_citations
+      → screen_answer → drop_staff_sources
 
 A step that must stop the flow sets `ctx.answer` (a refusal or a guardrail reply); the runner stops.
 """
@@ -10,20 +12,30 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from assistant.answer import Answer, Source, Status
 from assistant.citations import check_citations
 from assistant.composer import CardComposer, Draft
 from assistant.corpus import Catalogue
+from assistant.guardrails import (PERSONAL_ACCOUNT_MIN_CONFIDENCE, Label, guardrail_answer, label_question,
+                                  screen_hits, screen_text)
 from assistant.language import detect_language
+from assistant.messages import PRIVACY_NOTICE
+from assistant.pii import redact
+from assistant.procedures import compose_procedure, procedure_hit
 from assistant.retrieval import Hit, HybridRetriever
-from assistant.routing import RoutedService, route_services
+from assistant.routing import CALIBRATIONS, RoutedService, route_services
 from assistant.settings import Settings
+from assistant.verification import verify_answer
+
+if TYPE_CHECKING:
+    from assistant.generators import LLMGenerator
 
 log = logging.getLogger(__name__)
 _FOLLOWUP_START = re.compile(r"^(а|и|ещё|еще|также|тогда|and|also|what about|ал|ал енді|енді|сонда)\b", re.I)
-_FOLLOWUP_WORDS = re.compile(r"\b(это|этого|эту|этом|неё|него|it|that|this|бұл|оны|оған|осы)\b", re.I)
+_FOLLOWUP_WORDS = re.compile(r"\b(это|этого|эту|этом|неё|него|тоже|тогда|it|that|this|too|instead|бұл|оны|оған|осы|ол|сонда)\b",
+                             re.I)
 
 
 @dataclass
@@ -48,6 +60,8 @@ class Context:
     answer: Answer | None = None
     label: str = "genuine"
     timings: dict[str, float] = field(default_factory=dict)
+    on_token: Callable[[str], None] | None = None  # streaming: the LLM's tokens as they come
+    pii: list[str] = field(default_factory=list)  # kinds of personal data removed from the question
 
 
 Step = Callable[[Context], None]
@@ -62,18 +76,27 @@ def looks_like_followup(question: str) -> bool:
 class AnswerPipeline:
     """The steps, readable in one place; the API, the UI and the evaluation all call `run`."""
 
-    def __init__(self, settings: Settings, retriever: HybridRetriever, catalogue: Catalogue, composer: CardComposer):
+    def __init__(self, settings: Settings, retriever: HybridRetriever, catalogue: Catalogue, composer: CardComposer,
+                 generator: LLMGenerator | None = None):
         self.settings = settings
         self.retriever = retriever
         self.catalogue = catalogue
         self.composer = composer
+        self.generator = generator
         self.steps: list[tuple[str, Step]] = [
+            ("redact_pii", self.redact_pii),
             ("detect_language", self.detect_language),
+            ("label_question", self.label_question),
             ("rephrase_followup", self.rephrase_followup),
             ("retrieve", self.retrieve),
+            ("screen_sources", self.screen_sources),
+            ("answer_personal_account", self.answer_personal_account),
+            ("answer_staff_procedure", self.answer_staff_procedure),
             ("route", self.route),
             ("compose", self.compose),
+            ("generate", self.generate),
             ("check_citations", self.check_citations),
+            ("screen_answer", self.screen_answer),
             ("drop_staff_sources", self.drop_staff_sources),
         ]
 
@@ -88,6 +111,10 @@ class AnswerPipeline:
         answer = ctx.answer
         assert answer is not None, "the last step always sets an answer"
         answer.label = ctx.label
+        if ctx.pii:
+            answer.answer = f"{PRIVACY_NOTICE[answer.lang]}\n\n{answer.answer}"
+        log.info("answer lang=%s audience=%s label=%s status=%s pii=%s question=%r", answer.lang, ctx.audience,
+                 ctx.label, answer.status.value, ctx.pii, ctx.question)  # redacted by the first step
         answer.metrics = {"timings_ms": ctx.timings, "total_ms": round((time.perf_counter() - started) * 1000, 2),
                           "candidates": [c.__dict__ for c in ctx.candidates]}
         if ctx.search_query and ctx.search_query != ctx.question:
@@ -96,13 +123,57 @@ class AnswerPipeline:
 
     # --- steps -----------------------------------------------------------------------
 
+    def redact_pii(self, ctx: Context) -> None:
+        """Personal data goes no further than this: not to logs, the index, an LLM or the audit."""
+        redaction = redact(ctx.question, neutral=True)
+        ctx.question, ctx.pii = redaction.text, redaction.kinds
+        ctx.history = [Turn(t.role, redact(t.content, neutral=True).text) for t in ctx.history]
+
+    def label_question(self, ctx: Context) -> None:
+        """Greetings, thanks, out-of-scope, harmful and injection get a fixed reply before any retrieval."""
+        ctx.label = label_question(ctx.question, ctx.audience).value
+        if ctx.label not in (Label.GENUINE, Label.PERSONAL_ACCOUNT):
+            ctx.answer = guardrail_answer(ctx.label, ctx.lang)
+
+    def answer_personal_account(self, ctx: Context) -> None:
+        """The citizen's own data is in their egov.kz account: say where, with the services found."""
+        if ctx.label == Label.PERSONAL_ACCOUNT:
+            services, _ = route_services(ctx.hits, self.catalogue, ctx.lang, self.settings.route_top_n,
+                                         self.settings.route_threshold, CALIBRATIONS.get(self.settings.retrieval_mode))
+            ctx.answer = guardrail_answer(ctx.label, ctx.lang,
+                                          [s for s in services if s.score >= PERSONAL_ACCOUNT_MIN_CONFIDENCE])
+
+    def screen_sources(self, ctx: Context) -> None:
+        """A chunk that carries instructions to the assistant is never quoted or shown to an LLM."""
+        ctx.hits, dropped = screen_hits(ctx.hits)
+        if dropped:
+            log.warning("dropped retrieved chunks that look like injected instructions: %s", dropped)
+
+    def answer_staff_procedure(self, ctx: Context) -> None:
+        """Staff only: a question about an internal procedure is answered from that procedure."""
+        hit = procedure_hit(ctx.hits) if ctx.audience == "staff" else None
+        if hit is None:
+            return
+        draft = compose_procedure(self.composer.store, hit, ctx.lang)
+        report = check_citations(draft.text, draft.sources)
+        if draft.sources and report.ok:
+            ctx.draft = draft
+            ctx.answer = Answer(draft.text, ctx.lang, False, Status.ANSWERED, [], draft.sources)
+        else:
+            log.error("staff procedure answer failed its citation check: %s", report.problems)
+
     def detect_language(self, ctx: Context) -> None:
         ctx.lang = ctx.lang or detect_language(ctx.question)
 
     def rephrase_followup(self, ctx: Context) -> None:
-        """Without an LLM a follow-up carries the previous question's topic along."""
+        """The LLM (when configured) rewrites a follow-up; without one it carries the previous question's topic."""
         ctx.search_query = ctx.question
         previous = [t.content for t in ctx.history if t.role == "user"]
+        if previous and looks_like_followup(ctx.question) and self.generator is not None:
+            rewritten = self.generator.rephrase(ctx.question, ctx.lang, [(t.role, t.content) for t in ctx.history])
+            if rewritten:
+                ctx.search_query = rewritten
+                return
         if previous and looks_like_followup(ctx.question):
             ctx.search_query = f"{previous[-1]} {ctx.question}"
 
@@ -112,9 +183,13 @@ class AnswerPipeline:
 
     def route(self, ctx: Context) -> None:
         ctx.services, ctx.candidates = route_services(
-            ctx.hits, self.catalogue, ctx.lang, self.settings.route_top_n, self.settings.route_threshold
+            ctx.hits, self.catalogue, ctx.lang, self.settings.route_top_n, self.settings.route_threshold,
+            CALIBRATIONS.get(self.settings.retrieval_mode),
         )
         if not ctx.services or ctx.services[0].score < self.settings.answer_threshold:
+            if self.composer.life_event(ctx.search_query, ctx.hits) is not None:
+                ctx.services = ctx.candidates  # "what do I do?" gets the path even when no one service is certain
+                return
             hints = [c for c in ctx.candidates if c.score >= self.settings.route_threshold / 2]
             ctx.answer = self._refusal(ctx, hints)
 
@@ -123,11 +198,39 @@ class AnswerPipeline:
         if ctx.draft.refused:
             ctx.answer = self._refusal(ctx, ctx.draft.services)
 
+    def generate(self, ctx: Context) -> None:
+        """With an LLM: its answer over the same sources, verified, else the composer's draft with the reason."""
+        if self.generator is None:
+            return
+        ctx.draft = self.generator.answer(ctx.search_query, ctx.lang, ctx.hits, ctx.services, ctx.draft, ctx.on_token)
+        ctx.timings.update({f"generate.{k}": v for k, v in ctx.draft.metrics.items() if v is not None})
+        if ctx.draft.refused:
+            ctx.answer = self._refusal(ctx, ctx.draft.services, status=Status.UNANSWERABLE_LLM)
+            ctx.answer.generator = ctx.draft.generator
+
     def check_citations(self, ctx: Context) -> None:
+        if ctx.draft.generator != self.composer.name and ctx.draft.fallback is None:
+            verdict = verify_answer(ctx.draft.text, ctx.draft.sources, ctx.lang, ctx.search_query)  # again, at the end
+            if not verdict.ok:
+                log.error("generated answer failed its final check: %s", verdict.problems)
+                ctx.answer = self._refusal(ctx, ctx.services, status=Status.ERROR)
+            return
         report = check_citations(ctx.draft.text, ctx.draft.sources)
         if not report.ok:
             log.error("composed answer failed its citation check: %s", report.problems)
             ctx.answer = self._refusal(ctx, ctx.services, status=Status.ERROR)
+
+    def screen_answer(self, ctx: Context) -> None:
+        """Lines that instruct the assistant (quoted from a poisoned document or written by an LLM) never leave."""
+        text, sources, removed = screen_text(ctx.draft.text, ctx.draft.sources)
+        if not removed:
+            return
+        log.warning("removed %d answer lines that look like injected instructions", removed)
+        strict = ctx.draft.generator == self.composer.name or ctx.draft.fallback is not None
+        if sources and check_citations(text, sources, strict_verbatim=strict).ok:
+            ctx.draft.text, ctx.draft.sources = text, sources
+        else:
+            ctx.answer = self._refusal(ctx, ctx.services)
 
     def drop_staff_sources(self, ctx: Context) -> None:
         """Defence in depth: no staff chunk leaves on a citizen's answer, whatever happened before."""
@@ -137,7 +240,8 @@ class AnswerPipeline:
                          [s.doc_id for s in draft.sources if s.audience != "public"])
             ctx.answer = self._refusal(ctx, [])
             return
-        ctx.answer = Answer(draft.text, ctx.lang, False, Status.ANSWERED, draft.services, draft.sources)
+        ctx.answer = Answer(draft.text, ctx.lang, False, Status.ANSWERED, draft.services, draft.sources,
+                            generator=draft.generator, fallback=draft.fallback)
 
     def _refusal(self, ctx: Context, hints: list[RoutedService], status: Status = Status.UNANSWERABLE_NO_SOURCES) -> Answer:
         draft = self.composer.refuse(ctx.lang, hints)

@@ -29,9 +29,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
     ui: bool = True
+    ui_concurrency: int = Field(8, ge=1, description="Answers the web UI builds at once; more wait in its queue")
+    ui_queue_size: int = Field(64, ge=1, description="Web UI requests waiting at most; beyond it users are told to retry")
+    feedback_db: Path | None = Field(None, description="👍/👎 feedback from the UI and API (default: DATA_DIR/feedback.sqlite)")
 
     # Vector store: embedded on disk by default, a Chroma server when a URL is given
     chroma_url: str | None = None
+    chroma_timeout_s: float = Field(10.0, description="Per-request timeout against a Chroma server")
     collection_prefix: str = "egov"
 
     # Embeddings
@@ -60,9 +64,35 @@ class Settings(BaseSettings):
     route_threshold: float = 0.35
     answer_threshold: float = 0.35
 
+    # Generator: the composer (no LLM), a local GGUF through llama-cpp-python, or any
+    # OpenAI-compatible server (vLLM, Ollama, llama.cpp server). README "LLM answers".
+    llm: Literal["composer", "llamacpp", "openai"] = "composer"
+    llm_gguf: Path | None = Field(None, description="GGUF file for llamacpp (default: DATA_DIR/models/…gguf)")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint, e.g. http://gpu-1:8000/v1")
+    llm_model: str = Field("default", description="Model name sent to the OpenAI-compatible server")
+    llm_api_key: str | None = Field(None, description="API key for the server (most local servers ignore it)")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Whole-generation deadline; then the composer answers")
+    llm_max_tokens: int = 320
+    llm_temperature: float = 0.0
+    llm_context_tokens: int = 4096
+    llm_threads: int = 2
+    llm_max_sources: int = 3  # each source costs prompt time (~80 tokens/s on 2 CPU cores)
+    llm_source_chars: int = 700
+    llm_kazakh: bool | None = Field(
+        None, description="Let the LLM answer Kazakh questions (unset: yes for openai, no for the small local model)"
+    )
+    llm_rephrase: bool = Field(True, description="Rewrite follow-ups into standalone questions with the LLM")
+
     # Limits
     max_question_chars: int = 2000
     max_history_turns: int = 10
+    max_request_bytes: int = Field(262144, gt=0, description="Largest accepted request body; larger gets 413")
+    rate_limit_per_minute: float = Field(30.0, ge=0, description="Requests per client per minute (0: no limit)")
+    rate_limit_burst: int = Field(10, ge=1, description="Requests a client may send at once before the rate applies")
+
+    # Roles and audit (README "Roles and staff access", "Audit")
+    staff_tokens_file: Path | None = Field(None, description="Hashed staff tokens (default: DATA_DIR/staff_tokens.json)")
+    audit_db: Path | None = Field(None, description="Append-only log of staff queries (default: DATA_DIR/audit.sqlite)")
 
 
 @lru_cache(maxsize=1)

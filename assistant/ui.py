@@ -4,21 +4,36 @@ from __future__ import annotations
 import gradio as gr
 
 from assistant.answer import Answer
+from assistant.auth import CITIZEN, session_caller
+from assistant.feedback import feedback_store
 from assistant.service import Assistant
+from assistant.ui_feedback import add_feedback_controls
+from assistant.ui_status import add_service_banner, with_citizen_messages
 
-EXAMPLES = [
-    "Как получить справку о несудимости?",
-    "Сколько стоит замена удостоверения личности?",
-    "Соттылық туралы анықтаманы қалай алуға болады?",
-    "Бала туғанда не істеу керек?",
-    "How do I register my place of residence?",
-    "What documents do I need for a driving licence?",
-]
+# Start-screen examples, each answered from the corpus (checked by tests/test_browser.py).
+EXAMPLES_BY_LANG = {
+    "kk": ["Соттылық туралы анықтаманы қалай алуға болады?", "Тұрғылықты жер бойынша тіркелу үшін не керек?",
+           "Жүргізуші куәлігін қалай алуға болады?"],
+    "ru": ["Как получить справку о несудимости?", "Что делать при рождении ребёнка?",
+           "Как зарегистрироваться по месту жительства?"],
+    "en": ["How do I get a certificate of no criminal record?", "How do I register my place of residence?",
+           "What documents do I need for a driving licence?"],
+}
+EXAMPLES = [q for questions in EXAMPLES_BY_LANG.values() for q in questions]
+EXAMPLE_LABELS = {"kk": "Мысалдар", "ru": "Примеры", "en": "Examples"}
 LANG_CHOICES = [("Auto", "auto"), ("Қазақша", "kk"), ("Русский", "ru"), ("English", "en")]
 UI_TEXT = {
     "sources": {"kk": "Дереккөздер", "ru": "Источники", "en": "Sources"},
     "service": {"kk": "Қызмет", "ru": "Услуга", "en": "Service"},
     "open": {"kk": "egov.kz-те ашу", "ru": "Открыть на egov.kz", "en": "Open on egov.kz"},
+}
+STAFF_STATUS = {
+    "citizen": "You are asking as a citizen: public information only. · Азамат ретінде сұрайсыз. · "
+               "Вы спрашиваете как гражданин.",
+    "signed_in": "Signed in as **{name}** (civil servant): answers may include internal procedures, and every "
+                 "question is recorded in the audit log.",
+    "invalid": "That token is not valid or has been revoked. You are asking as a citizen.",
+    "expired": "Your staff token has been revoked: you are asking as a citizen again.",
 }
 
 
@@ -42,6 +57,7 @@ def service_markdown(answer: Answer) -> str:
 
 def build_ui(assistant: Assistant) -> gr.Blocks:
     with gr.Blocks(title="Qazaq eGov Assistant") as ui:
+        add_service_banner()
         gr.Markdown("## Qazaq eGov Assistant\nСұрағыңызды қазақ, орыс немесе ағылшын тілінде жазыңыз · "
                     "Задайте вопрос на казахском, русском или английском · Ask in Kazakh, Russian or English")
         with gr.Row():
@@ -51,29 +67,82 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                 with gr.Row():
                     send = gr.Button("Send", variant="primary", elem_id="send")
                     clear = gr.Button("Clear", elem_id="clear")
-                gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                add_feedback_controls(chat, feedback_store(assistant.settings))
+                example_sets = {}
+                for code, questions in EXAMPLES_BY_LANG.items():
+                    with gr.Column(elem_id=f"examples-{code}") as example_sets[code]:
+                        gr.Examples(questions, inputs=question, label=EXAMPLE_LABELS[code])
             with gr.Column(scale=2):
                 lang = gr.Dropdown(LANG_CHOICES, value="auto", label="Language", elem_id="lang")
                 service = gr.Markdown(elem_id="service-card")
                 link = gr.Button("egov.kz", link="https://egov.kz", visible=False, elem_id="service-link")
                 sources = gr.Markdown(elem_id="sources")
+                with gr.Accordion("Civil servant sign-in", open=False, elem_id="staff-sign-in"):
+                    token_box = gr.Textbox(label="Staff token", type="password", elem_id="staff-token")
+                    with gr.Row():
+                        sign_in = gr.Button("Sign in", elem_id="staff-sign-in-button")
+                        sign_out = gr.Button("Sign out", elem_id="staff-sign-out-button")
+                    staff_status = gr.Markdown(STAFF_STATUS["citizen"], elem_id="staff-status")
+        # The token stays on the server, in this browser session's state; each question re-checks it.
+        staff_token = gr.State(None)
 
-        def respond(message: str, history: list, lang_choice: str):
+        def respond(message: str, history: list, lang_choice: str, token: str | None = None):
+            """Streams: the LLM's words appear as they come; the checked final answer replaces them."""
             message = (message or "").strip()
             if not message:
-                return history, "", gr.update(), gr.update(), gr.update()
+                yield history, "", gr.update(), gr.update(), gr.update()
+                return
             turns = [{"role": m["role"], "content": m["content"]} for m in history
                      if isinstance(m, dict) and isinstance(m.get("content"), str)]
-            answer = assistant.ask(message, lang=None if lang_choice == "auto" else lang_choice, history=turns)
-            history = history + [{"role": "user", "content": message}, {"role": "assistant", "content": answer.answer}]
-            if answer.services:
-                link_update = gr.update(value=UI_TEXT["open"][answer.lang], link=answer.services[0].url, visible=True)
-            else:
-                link_update = gr.update(visible=False)
-            return history, "", service_markdown(answer), link_update, sources_markdown(answer)
+            history = history + [{"role": "user", "content": message}]
+            written = ""
+            who = session_caller(assistant.staff, token)
+            events = assistant.stream(message, lang=None if lang_choice == "auto" else lang_choice, history=turns,
+                                      audience=who.audience, staff=who.staff, channel="ui")
+            for kind, value in events:
+                if kind == "token":
+                    written += value
+                    yield history + [{"role": "assistant", "content": written}], "", gr.update(), gr.update(), \
+                        gr.update()
+                    continue
+                answer = value
+                history = history + [{"role": "assistant", "content": answer.answer}]
+                if answer.services:
+                    link_update = gr.update(value=UI_TEXT["open"][answer.lang], link=answer.services[0].url,
+                                            visible=True)
+                else:
+                    link_update = gr.update(visible=False)
+                yield history, "", service_markdown(answer), link_update, sources_markdown(answer)
 
+        def do_sign_in(token: str):
+            token = (token or "").strip()
+            who = session_caller(assistant.staff, token)
+            if who is CITIZEN:
+                return None, "", STAFF_STATUS["invalid"]
+            return token, "", STAFF_STATUS["signed_in"].format(name=who.staff)
+
+        def do_sign_out():
+            return None, STAFF_STATUS["citizen"], [], "", gr.update(visible=False), ""
+
+        def session_status(token: str | None):
+            if token and session_caller(assistant.staff, token) is CITIZEN:
+                return None, STAFF_STATUS["expired"]
+            return token, gr.update()
+
+        respond = with_citizen_messages(respond, assistant.settings.ui_concurrency)
         outputs = [chat, question, service, link, sources]
-        send.click(respond, [question, chat, lang], outputs)
-        question.submit(respond, [question, chat, lang], outputs)
+        # "Auto" shows the examples in all three languages; a chosen language only its own.
+        lang.change(lambda choice: [gr.update(visible=choice in ("auto", code)) for code in example_sets], lang,
+                    list(example_sets.values()), api_name=False)
+        inputs = [question, chat, lang, staff_token]
+        send.click(respond, inputs, outputs).then(session_status, staff_token, [staff_token, staff_status])
+        question.submit(respond, inputs, outputs).then(session_status, staff_token, [staff_token, staff_status])
+        sign_in.click(do_sign_in, token_box, [staff_token, token_box, staff_status], api_name="sign_in")
+        token_box.submit(do_sign_in, token_box, [staff_token, token_box, staff_status], api_name=False)
+        # Signing out also clears the chat: a shared desk computer must not keep a clerk's answers on screen.
+        sign_out.click(do_sign_out, None, [staff_token, staff_status, *[c for c in outputs if c is not question]],
+                       api_name="sign_out")
         clear.click(lambda: ([], "", "", gr.update(visible=False), ""), None, outputs)
+    # Gradio runs one event at a time unless told otherwise; the wrapper above bounds the answers.
+    ui.queue(default_concurrency_limit=2 * assistant.settings.ui_concurrency, max_size=assistant.settings.ui_queue_size)
     return ui

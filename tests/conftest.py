@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -25,8 +26,23 @@ EMBED_CACHE = Path(os.environ.get("ASSISTANT_TEST_EMBED_CACHE", PROJECT_ROOT / "
 def make_settings(data_dir: Path, **overrides) -> Settings:
     values = dict(data_dir=data_dir, corpus_dir=PROJECT_ROOT / "corpus", embedding_cache=EMBED_CACHE,
                   extra_sources=[], ui=False)
+    if os.environ.get("ASSISTANT_TEST_STORE") == "chroma-server":  # set by tests/test_chroma_server.py
+        values.update(chroma_server_settings(data_dir))
     values.update(overrides)
     return Settings(**values)
+
+
+# A Chroma server that .ci/run starts; tests/test_chroma_server.py runs the store and API tests against it.
+CHROMA_URL = os.environ.get("ASSISTANT_TEST_CHROMA_URL")
+
+
+def chroma_server_settings(data_dir: Path) -> dict:
+    """Each test index gets its own collections on the shared server, named after its data folder."""
+    import hashlib
+
+    salt = os.environ.setdefault("ASSISTANT_TEST_RUN_ID", str(time.time_ns()))
+    prefix = "t" + hashlib.sha1(f"{salt}:{Path(data_dir).resolve()}".encode()).hexdigest()[:16]
+    return {"chroma_url": CHROMA_URL, "collection_prefix": prefix}
 
 
 needs_shared = pytest.mark.skipif(not EGOV_CSV.is_file(), reason="../shared/data is not present")
@@ -52,13 +68,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class LiveApp:
+    """The running app: its URL, its data dir (staff tokens, audit) and the log it writes."""
+
+    base: str
+    data_dir: Path
+    log_path: Path
+    env: dict
+
+
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """`python app.py` as a user starts it, on a free port; yields its base URL."""
+def live_app(tmp_path_factory):
+    """`python app.py` as a user starts it, on a free port."""
     data_dir = tmp_path_factory.mktemp("server")
     port = free_port()
+    # The suite sends hundreds of requests from one address; tests/test_abuse.py checks the limiter itself.
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_PORT": str(port),
-           "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_EMBEDDING_CACHE": str(EMBED_CACHE)}
+           "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_EMBEDDING_CACHE": str(EMBED_CACHE),
+           "ASSISTANT_RATE_LIMIT_PER_MINUTE": "100000", "ASSISTANT_RATE_LIMIT_BURST": "100000"}
     log = open(data_dir / "server.log", "w")
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -75,13 +103,19 @@ def live_server(tmp_path_factory):
     else:
         proc.kill()
         raise RuntimeError("app did not become healthy in time")
-    yield base
+    yield LiveApp(base, data_dir, data_dir / "server.log", env)
     proc.terminate()
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app) -> str:
+    """The running app's base URL."""
+    return live_app.base
 
 
 @pytest.fixture

@@ -82,3 +82,17 @@ def test_followup_carries_the_previous_topic(assistant):
     assert not answer.refused
     assert answer.services[0].code == "e_004"
     assert "бесплатно" in answer.answer
+
+
+@pytest.mark.parametrize("question,situation,lang", [
+    ("у меня родился ребёнок, что делать?", "situation-birth-of-child", "ru"),
+    ("Бала туғанда не істеу керек?", "situation-birth-of-child", "kk"),
+    ("Жұмыстан шығып қалдым, не істеу керек?", "situation-job-loss", "kk"),
+    ("I bought a car, what should I do?", "situation-buying-car", "en"),
+])
+def test_life_event_gets_the_whole_path(assistant, question, situation, lang):
+    answer = assistant.ask(question)
+    assert not answer.refused
+    assert {s.doc_id for s in answer.sources} == {f"{situation}-{lang}"}
+    assert len(answer.services) >= 3  # the ordered path, not one service
+    assert check_citations(answer.answer, answer.sources).ok

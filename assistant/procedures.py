@@ -1,0 +1,43 @@
+"""Answers for civil servants from the staff procedures (SOPs), quoted with citations like the cards.
+
+Only a staff request reaches this: the citizen path never retrieves a staff chunk at all.
+"""
+from __future__ import annotations
+
+from assistant.composer import Draft, _Citer, _sentences
+from assistant.retrieval import Hit
+from assistant.store import VectorStore
+
+# A procedure answers when it is the best hit or close to it (public cards may outrank it slightly).
+PROCEDURE_MARGIN = 0.9
+
+
+def procedure_hit(hits: list[Hit]) -> Hit | None:
+    """The staff procedure the question is about, if one ranks at or near the top."""
+    if not hits:
+        return None
+    top = hits[0].score
+    for hit in hits[:3]:
+        if hit.meta.get("audience") == "staff" and hit.score >= PROCEDURE_MARGIN * top:
+            return hit
+    return None
+
+
+def compose_procedure(store: VectorStore, hit: Hit, lang: str) -> Draft:
+    """The whole procedure in the question's language when it exists (else Russian, English), every line cited."""
+    doc_id = hit.meta.get("doc_id", "")
+    base = doc_id.rsplit("-", 1)[0]
+    records = []
+    for candidate in (lang, "ru", "en", "kk"):
+        records = store.records("staff", where={"doc_id": f"{base}-{candidate}"})
+        if records:
+            break
+    records = sorted(records or [hit.record], key=lambda r: r.meta.get("position", 0))
+    citer = _Citer()
+    lines: list[str] = []
+    for record in records:
+        n = citer.cite(record)
+        if record.meta.get("section"):
+            lines += ["", f"**{record.meta['section']}**"]
+        lines.extend(f"{s} [{n}]" for s in _sentences(record.body))
+    return Draft("\n".join(lines).strip(), citer.sources)
