@@ -5,6 +5,8 @@ or not trusted for the language, and the fallback reason says which.
 """
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import queue
 import re
@@ -49,8 +51,18 @@ def _load_llama(path: str, n_ctx: int, n_threads: int):
             if not Path(path).is_file():
                 raise FileNotFoundError(f"no GGUF model at {path}: run `python -m assistant.llm_model assemble`")
             llama = Llama(model_path=path, n_ctx=n_ctx, n_threads=n_threads, n_batch=256, verbose=False)
+            if not _LOADED:
+                atexit.register(_close_models)
             _LOADED[key] = (llama, threading.Lock())
         return _LOADED[key]
+
+
+def _close_models() -> None:
+    """Frees the models while llama.cpp is still loaded (its finaliser fails at interpreter shutdown)."""
+    for llama, _ in _LOADED.values():
+        with contextlib.suppress(Exception):
+            llama.close()
+    _LOADED.clear()
 
 
 def _role(message: BaseMessage) -> str:
@@ -165,9 +177,11 @@ def run_with_deadline(chat: BaseChatModel, messages: list[tuple[str, str]], dead
     cancel = threading.Event()
     local = isinstance(chat, ChatLlamaCppLocal)
 
+    options = {**({"cancel": cancel} if local else {}), **_token_limit(chat, max_tokens)}
+
     def work():
         try:
-            for chunk in chat.stream(messages, **({"cancel": cancel} if local else {}), **_token_limit(chat, max_tokens)):
+            for chunk in chat.stream(messages, **options):
                 if cancel.is_set():
                     break
                 tokens.put(("token", chunk.content if isinstance(chunk.content, str) else ""))
@@ -282,7 +296,8 @@ class LLMGenerator:
         text = recite(text, sources, lang, question)
         verdict = verify_answer(text, sources, lang, question)
         if not verdict.ok:
-            return replace(self._fallback(composed, verdict.reason, "; ".join(verdict.problems), text), metrics=metrics)
+            fallback = self._fallback(composed, verdict.reason, "; ".join(verdict.problems), text)
+            return replace(fallback, metrics=metrics)
         text, cited = renumber(text, sources)
         text, cited = self._with_service_link(text, cited, composed)
         return Draft(text, cited, services=composed.services or services, generator=self.name, metrics=metrics)
@@ -298,7 +313,8 @@ class LLMGenerator:
             log.warning("follow-up rewrite failed (%s); carrying the previous topic over instead", exc)
             return None
         lines = [ln for ln in generation.text.strip().splitlines() if ln.strip()]
-        rewritten = re.sub(r"^(standalone question|вопрос)\s*:\s*", "", lines[0], flags=re.I).strip(" \"«»") if lines else ""
+        first = lines[0] if lines else ""
+        rewritten = re.sub(r"^(standalone question|вопрос)\s*:\s*", "", first, flags=re.I).strip(" \"«»")
         if not (3 <= len(rewritten) <= 300) or not answer_language_ok(rewritten, lang) or is_decline(rewritten, lang):
             log.warning("follow-up rewrite unusable (%r); carrying the previous topic over instead", rewritten[:120])
             return None
@@ -313,9 +329,8 @@ class LLMGenerator:
     @staticmethod
     def _with_service_link(text: str, cited: list[Source], composed: Draft) -> tuple[str, list[Source]]:
         """The composer's closing link to the e-service, cited to the same card (no URL comes from the model)."""
-        link = None
-        for link in _LINK_LINE.finditer(composed.text):
-            pass
+        links = list(_LINK_LINE.finditer(composed.text))
+        link = links[-1] if links else None
         if link is None:
             return text, cited
         source = next((s for s in composed.sources if s.n == int(link.group("n"))), None)

@@ -85,18 +85,34 @@ def answer_messages(question: str, lang: str, sources: list[Source], source_char
 
 def rephrase_messages(question: str, lang: str, history: list[tuple[str, str]]) -> list[tuple[str, str]]:
     turns = "\n".join(f"{'Citizen' if role == 'user' else 'Assistant'}: {_neutralise(_clip(text, 400))}"
-                      for role, text in history)
+                      for role, text in history[-4:])  # the last two exchanges: every token costs CPU time
     return [
         ("system", REPHRASE_SYSTEM.format(language=LANGUAGE_NAMES[lang])),
         ("human", REPHRASE_USER.format(history=turns, question=_neutralise(question))),
     ]
 
 
+# The same decline in the model's own words ("… is not specified in the sources"), said without citing.
+_DECLINE_WORDS = re.compile(
+    r"(\b(not|never|no)\b.{0,40}\b(specified|mentioned|stated|provided|given|contain|say|answer|information)\w*"
+    r".{0,40}\bsources?\b|\bsources?\b.{0,40}\b(do|does)\s+not\b"
+    r"|\b(нет|не)\b.{0,40}(ответ|информац|сведени|данных|указ|сказано|говорится|содерж|упомина).{0,40}источник"
+    r"|источник\w*.{0,40}\b(нет|не)\b"
+    r"|дереккөз\w*.{0,60}\b(жоқ|берілмеген|көрсетілмеген)\b"
+    r"|нет ответа на (этот |ваш )?вопрос|\bno answer to (this|your) question|сұраққа жауап жоқ)", re.I)
+
+
 def is_decline(text: str, lang: str) -> bool:
-    """The model said the sources do not answer (the exact sentence, or it with citations around it)."""
+    """The model said the sources do not answer: the decline sentence (with a stray citation or a
+    language label around it), or the same in its own words without citing anything."""
     def words(s: str) -> str:
         return " ".join(re.findall(r"[^\W\d_]+", s.lower()))
     plain = words(re.sub(r"\[\d+\]", " ", text))
+    plain = re.sub(r"^(russian|english|kazakh)\s+", "", plain)
     target = words(DECLINE[lang])
-    return bool(plain) and (plain == target or (plain.startswith(target) and len(plain) < len(target) + 40)
-                            or any(plain == words(d) for d in DECLINE.values()))
+    if not plain:
+        return False
+    if plain == target or (plain.startswith(target) and len(plain) < len(target) + 40) \
+            or any(plain == words(d) for d in DECLINE.values()):
+        return True
+    return "[" not in text and len(plain) < 200 and bool(_DECLINE_WORDS.search(plain))

@@ -18,6 +18,7 @@ from assistant.embeddings import CachedEmbeddings
 from assistant.settings import Settings
 
 AUDIENCES = ("public", "staff")
+GET_PAGE = 5000
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -194,13 +195,26 @@ class VectorStore:
         meta = self._call(audience, lambda c: self.client.get_collection(self.name(audience)).metadata or {})
         return meta.get("writing") == "1"
 
+    def _get_all(self, audience: str, where: dict | None, include: list[str]) -> dict[str, list]:
+        """Every matching chunk, a page at a time: one `get` of ~50k chunks fails inside Chroma's SQLite
+        ("too many SQL variables"), and a page also bounds each response from a Chroma server."""
+        out: dict[str, list] = {"ids": [], **{key: [] for key in include}}
+        offset = 0
+        while True:
+            got = self._call(audience, lambda c: c.get(where=where, include=include, limit=GET_PAGE, offset=offset))
+            for key in out:
+                out[key] += got[key] or []
+            if len(got["ids"]) < GET_PAGE:
+                return out
+            offset += GET_PAGE
+
     def records(self, audience: str, where: dict | None = None) -> list[Record]:
-        got = self._call(audience, lambda c: c.get(where=where, include=["documents", "metadatas"]))
+        got = self._get_all(audience, where, ["documents", "metadatas"])
         return [Record(i, d or "", m or {}) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"])]
 
     def source_state(self, audience: str) -> dict[str, dict]:
         """Per source file: its stored content hash, expected chunk count and stored chunk ids."""
-        got = self._call(audience, lambda c: c.get(include=["metadatas"]))
+        got = self._get_all(audience, None, ["metadatas"])
         state: dict[str, dict] = {}
         for chunk_id, meta in zip(got["ids"], got["metadatas"]):
             entry = state.setdefault(meta["source"], {"hashes": set(), "n_chunks": meta.get("n_chunks"), "ids": []})

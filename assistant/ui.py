@@ -55,6 +55,17 @@ def service_markdown(answer: Answer) -> str:
     return f"**{UI_TEXT['service'][answer.lang]}:** {top.title}  \n`{top.code}`{others}"
 
 
+def message_text(content) -> str:
+    """Plain text of a chat message: Gradio 6 hands content back as a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return " ".join(message_text(part) for part in content).strip()
+    return ""
+
+
 def build_ui(assistant: Assistant) -> gr.Blocks:
     with gr.Blocks(title="Qazaq eGov Assistant") as ui:
         add_service_banner()
@@ -92,8 +103,8 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
             if not message:
                 yield history, "", gr.update(), gr.update(), gr.update()
                 return
-            turns = [{"role": m["role"], "content": m["content"]} for m in history
-                     if isinstance(m, dict) and isinstance(m.get("content"), str)]
+            turns = [{"role": m["role"], "content": message_text(m.get("content"))} for m in history
+                     if isinstance(m, dict) and message_text(m.get("content"))]
             history = history + [{"role": "user", "content": message}]
             written = ""
             who = session_caller(assistant.staff, token)

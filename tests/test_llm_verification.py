@@ -116,6 +116,11 @@ def test_decline_is_recognised_in_each_language_and_not_confused_with_an_answer(
         assert is_decline(sentence, lang)
         assert is_decline(f"{sentence} [1]", lang)
     assert not is_decline("Справка выдается бесплатно [1].", "ru")
+    # as small models actually say it: with a language label, or in their own words without citing
+    assert is_decline("Russian: В моих источниках нет ответа на этот вопрос.", "ru")
+    assert is_decline("The criminal record certificate form is not specified in the given sources.", "en")
+    assert is_decline("В источниках не указано, какого цвета бланк.", "ru")
+    assert not is_decline("Справку не выдают без нотариальной доверенности.", "ru")
 
 
 def test_prompt_numbers_sources_names_the_language_and_fences_the_data():
