@@ -97,6 +97,18 @@ class _Citer:
         return self._by_id[key]
 
 
+def quote_document(records: list[Record]) -> tuple[str, list[Source]]:
+    """A whole document (a life situation, a staff procedure), section by section, every line cited."""
+    citer = _Citer()
+    lines: list[str] = []
+    for record in records:
+        n = citer.cite(record)
+        if record.meta.get("section"):
+            lines += ["", f"**{record.meta['section']}**"]
+        lines.extend(f"{s} [{n}]" for s in _sentences(record.body))
+    return "\n".join(lines).strip(), citer.sources
+
+
 class CardComposer:
     """The default generator: quotes the best card's relevant sections with citations."""
 
@@ -210,13 +222,7 @@ class CardComposer:
         doc_id = hit.meta["doc_id"]
         base = doc_id.rsplit("-", 1)[0]
         records = self._document(f"{base}-{lang}") or self._document(doc_id)
-        citer = _Citer()
-        lines: list[str] = []
-        for record in records:
-            n = citer.cite(record)
-            if record.meta.get("section"):
-                lines += ["", f"**{record.meta['section']}**"]
-            lines.extend(f"{s} [{n}]" for s in _sentences(record.body))
+        text, sources = quote_document(records)
         codes = [c for c in records[0].service_codes if c in self.catalogue] if records else []
         # The path's services share the confidence of the routing that led to the situation.
         confidence = max((s.score for s in services), default=0.0)
@@ -225,4 +231,4 @@ class CardComposer:
             RoutedService(c, self.catalogue.get(c).title_for(lang), self.catalogue.get(c).url_for(lang), confidence)
             for c in routed + [c for c in codes if c not in routed]
         ]
-        return Draft("\n".join(lines).strip(), citer.sources, services=path_services or services)
+        return Draft(text, sources, services=path_services or services)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
-from assistant.answer import Answer, Source, Status
+from assistant.answer import Answer, Status
 from assistant.citations import check_citations
 from assistant.composer import CardComposer, Draft
 from assistant.corpus import Catalogue

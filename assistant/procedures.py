@@ -4,7 +4,7 @@ Only a staff request reaches this: the citizen path never retrieves a staff chun
 """
 from __future__ import annotations
 
-from assistant.composer import Draft, _Citer, _sentences
+from assistant.composer import Draft, quote_document
 from assistant.retrieval import Hit
 from assistant.store import VectorStore
 
@@ -33,11 +33,5 @@ def compose_procedure(store: VectorStore, hit: Hit, lang: str) -> Draft:
         if records:
             break
     records = sorted(records or [hit.record], key=lambda r: r.meta.get("position", 0))
-    citer = _Citer()
-    lines: list[str] = []
-    for record in records:
-        n = citer.cite(record)
-        if record.meta.get("section"):
-            lines += ["", f"**{record.meta['section']}**"]
-        lines.extend(f"{s} [{n}]" for s in _sentences(record.body))
-    return Draft("\n".join(lines).strip(), citer.sources)
+    text, sources = quote_document(records)
+    return Draft(text, sources)

@@ -12,12 +12,11 @@ Tokens are counted as the ingestion report counts them (characters / 4).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from assistant.components import build_store  # noqa: E402
 from assistant.ingestion import Ingestor  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from evals.dataset import load_questions  # noqa: E402
+from evals.appserver import running_app  # noqa: E402
 
 
 def measure_ingest(data_dir: Path, sources: list[Path], cache: Path) -> dict:
@@ -43,35 +43,6 @@ def measure_ingest(data_dir: Path, sources: list[Path], cache: Path) -> dict:
             "tokens": report.tokens_embedded, "seconds": round(report.seconds, 1),
             "tokens_per_s": round(report.tokens_embedded / report.seconds, 1) if report.seconds else None,
             "errors": len(report.errors)}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(data_dir: Path, cache: Path, log_path: Path, timeout: float = 1800) -> tuple[subprocess.Popen, str]:
-    """`python app.py` as a user starts it (it ingests corpus/ on start; cached vectors cost nothing)."""
-    port = _free_port()
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_PORT": str(port),
-           "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_UI": "false", "ASSISTANT_EMBEDDING_CACHE": str(cache),
-           "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0"}  # one client asking 50 questions is the benchmark, not abuse
-    log = log_path.open("w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited early, see {log_path}")
-        try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    proc.terminate()
-    raise RuntimeError("app did not become healthy in time")
 
 
 def measure_latency(base: str, dataset: Path, n: int) -> dict:
@@ -105,7 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the app and removes tmp
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     result: dict = {}
-    proc = None
     try:
         # The app reuses the vectors the ingest benchmark made (or ASSISTANT_EMBEDDING_CACHE when set).
         cache = Path(os.environ.get("ASSISTANT_EMBEDDING_CACHE") or tmp / "embedding_cache.sqlite")
@@ -116,20 +86,18 @@ def main(argv: list[str] | None = None) -> int:
             i = result["ingest"]
             print(f"ingest: {i['files']} files, {i['chunks']} chunks, ~{i['tokens']} tokens in {i['seconds']} s "
                   f"= {i['tokens_per_s']} tokens/s")
-        base = args.url
-        if not base:
-            proc, base = start_app(tmp / "app", cache, tmp / "app.log")
-        result["ask"] = measure_latency(base, args.dataset, args.n)
+        with contextlib.ExitStack() as stack:
+            base = args.url
+            if not base:
+                # one client asking 50 questions is the benchmark, not abuse: no rate limit
+                env = {"ASSISTANT_UI": "false", "ASSISTANT_EMBEDDING_CACHE": str(cache),
+                       "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0"}
+                base = stack.enter_context(running_app(tmp / "app", env, timeout=1800)).base
+            result["ask"] = measure_latency(base, args.dataset, args.n)
         a = result["ask"]
         print(f"/api/ask over {a['questions']} questions: p50 {a['p50_ms']} ms, p95 {a['p95_ms']} ms, "
               f"mean {a['mean_ms']} ms, {a['failed']} requests not answered 200")
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
         shutil.rmtree(tmp, ignore_errors=True)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -18,10 +18,10 @@ from locust import FastHttpUser, between, task
 from locust.env import Environment
 
 import argparse
+import contextlib
 import json
 import os
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,6 +31,7 @@ from urllib.parse import urlparse
 import httpx
 
 from assistant.settings import PROJECT_ROOT
+from evals.appserver import running_app
 
 DEV_SET = PROJECT_ROOT / "evals" / "datasets" / "dev.jsonl"
 STATUSES = {"answered", "unanswerable_no_sources", "guardrail", "error", "clarification",
@@ -40,40 +41,6 @@ STATUSES = {"answered", "unanswerable_no_sources", "guardrail", "error", "clarif
 def questions() -> list[dict]:
     rows = [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [{"question": r["question"], "lang": r.get("lang", "ru")} for r in rows if r.get("audience", "public") == "public"]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(data_dir: Path, embedding_cache: Path | None) -> tuple[subprocess.Popen, str]:
-    """`python app.py` on a free loopback port with the composer, once its health check passes."""
-    port = free_port()
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_PORT": str(port),
-           "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_LLM": "composer", "ASSISTANT_UI": "false",
-           "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0"}
-    if embedding_cache:
-        env["ASSISTANT_EMBEDDING_CACHE"] = str(embedding_cache)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log = open(data_dir / "load-server.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 900
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"app exited early:\n{(data_dir / 'load-server.log').read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/api/health", timeout=5).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    proc.kill()
-    raise SystemExit("app did not become healthy in time")
 
 
 def run_locust(base: str, users: int, spawn_rate: float, duration: float, seed: int, fresh: bool = False) -> dict:
@@ -157,25 +124,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.url and urlparse(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("the load test runs on loopback only")
 
-    proc = None
-    try:
+    with contextlib.ExitStack() as stack:
         if args.url:
             base = args.url.rstrip("/")
         else:
             data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="assistant-load-"))
             print(f"starting the app on an index in {data_dir} …", file=sys.stderr)
-            proc, base = start_app(data_dir, args.embedding_cache)
+            env = {"ASSISTANT_LLM": "composer", "ASSISTANT_UI": "false", "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0"}
+            if args.embedding_cache:
+                env["ASSISTANT_EMBEDDING_CACHE"] = str(args.embedding_cache)
+            base = stack.enter_context(running_app(data_dir, env, timeout=900, log_name="load-server.log")).base
         # Warm up: the first question builds the lexical index.
         httpx.post(f"{base}/api/ask", json={"question": "Как получить справку о несудимости?"}, timeout=300)
         ramp = args.users / args.spawn_rate
         report = run_locust(base, args.users, args.spawn_rate, ramp + args.duration, args.seed, args.fresh_questions)
-    finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "load.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
     (args.out / "load.md").write_text(markdown(report), encoding="utf-8")

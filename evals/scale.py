@@ -25,9 +25,6 @@ import json
 import os
 import random
 import shutil
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +38,7 @@ from assistant.embeddings import build_embeddings
 from assistant.ingestion import Ingestor, discover
 from assistant.retrieval import HybridRetriever
 from assistant.settings import PROJECT_ROOT, Settings
+from evals.appserver import running_app
 
 REGULATIONS = PROJECT_ROOT.parent / "shared" / "data" / "regulations"
 QUESTION_SETS = [PROJECT_ROOT / "evals" / "datasets" / "dev.jsonl", PROJECT_ROOT / "evals" / "datasets" / "test.jsonl"]
@@ -127,37 +125,15 @@ def retrieval_latency(settings: Settings, questions: list[str]) -> dict:
             "retrieval_p95_ms": percentile(times, 95)}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def api_latency(data_dir: Path, embedding_cache: Path, questions: list[str]) -> dict:
     """`python app.py` on the index (no ingest on start), the questions over HTTP one by one, and its RSS."""
     import psutil
 
-    port = free_port()
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_PORT": str(port), "ASSISTANT_HOST": "127.0.0.1",
-           "ASSISTANT_INGEST_ON_START": "false", "ASSISTANT_UI": "false", "ASSISTANT_LLM": "composer",
+    env = {"ASSISTANT_INGEST_ON_START": "false", "ASSISTANT_UI": "false", "ASSISTANT_LLM": "composer",
            "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0", "ASSISTANT_EMBEDDING_CACHE": str(embedding_cache)}
-    log = open(data_dir / "app.log", "w")
     launched = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 600
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited:\n{(data_dir / 'app.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/api/health", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("app did not start")
-            time.sleep(0.5)
+    with running_app(data_dir, env, log_name="app.log") as app:
+        base, proc = app.base, app.proc
         start_s = time.perf_counter() - launched  # model load + the BM25 build (app.py warms it up)
         rss_idle = psutil.Process(proc.pid).memory_info().rss
         t0 = time.perf_counter()
@@ -175,13 +151,6 @@ def api_latency(data_dir: Path, embedding_cache: Path, questions: list[str]) -> 
         return {"ask_p50_ms": percentile(times, 50), "ask_p95_ms": percentile(times, 95),
                 "app_start_s": round(start_s, 1), "ask_first_s": round(first_s, 2), "ask_errors": errors,
                 "rss_idle_mb": round(rss_idle / 2**20), "rss_peak_mb": round(peak / 2**20)}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def embedding_throughput(settings: Settings, texts: list[str]) -> dict:

@@ -8,17 +8,17 @@ The staff screen needs a token: made with `python -m assistant.staff add` in the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
 
 from assistant.settings import PROJECT_ROOT
+from evals.appserver import running_app
 from evals.browser import ask, browser_available, chromium, open_ui, sign_in_as_staff
 
 OUT = PROJECT_ROOT / "evals" / "screenshots"
@@ -28,31 +28,6 @@ SCREENS = {
     "answer-en": "How do I register my place of residence?",
 }
 STAFF_QUESTION = "Как проверить доверенность у заявителя?"
-
-
-def start_app(data_dir: Path) -> tuple[subprocess.Popen, str, dict]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_PORT": str(port), "ASSISTANT_HOST": "127.0.0.1",
-           "ASSISTANT_LLM": os.environ.get("ASSISTANT_LLM", "composer"), "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0"}
-    env.setdefault("ASSISTANT_EMBEDDING_CACHE", str(PROJECT_ROOT / ".data" / "embedding_cache.sqlite"))
-    data_dir.mkdir(parents=True, exist_ok=True)
-    log = open(data_dir / "screenshots-app.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 900
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit((data_dir / "screenshots-app.log").read_text()[-3000:])
-        try:
-            if httpx.get(f"{base}/api/health", timeout=5).status_code == 200:
-                return proc, base, env
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    proc.kill()
-    raise SystemExit("app did not start")
 
 
 def staff_token(env: dict) -> str:
@@ -100,21 +75,22 @@ def main(argv: list[str] | None = None) -> int:
     if (why := browser_available()) is not None:
         print(f"error: {why}", file=sys.stderr)
         return 2
-    proc = None
-    try:
+    with contextlib.ExitStack() as stack:
         if args.url:
             base = args.url.rstrip("/")
             env = {**os.environ, **({"ASSISTANT_DATA_DIR": str(args.data_dir)} if args.data_dir else {})}
             token = staff_token(env) if args.data_dir else None
         else:
-            proc, base, env = start_app(args.data_dir or Path(tempfile.mkdtemp(prefix="assistant-shots-")))
+            app_env = {"ASSISTANT_LLM": os.environ.get("ASSISTANT_LLM", "composer"),
+                       "ASSISTANT_RATE_LIMIT_PER_MINUTE": "0",
+                       "ASSISTANT_EMBEDDING_CACHE": os.environ.get("ASSISTANT_EMBEDDING_CACHE", str(
+                           PROJECT_ROOT / ".data" / "embedding_cache.sqlite"))}
+            app = stack.enter_context(running_app(args.data_dir or Path(tempfile.mkdtemp(prefix="assistant-shots-")),
+                                                  app_env, timeout=900, log_name="screenshots-app.log"))
+            base, env = app.base, app.env
             token = staff_token(env)
         for path in take(base, args.out, token):
             print(path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path)
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
     return 0
 
 

@@ -3,24 +3,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant.service import Assistant
 from assistant.settings import PROJECT_ROOT, Settings
+from evals.appserver import RunningApp
+from tests.servers import EMBED_CACHE, running_app
 
 SHARED_DATA = Path(os.environ.get("ASSISTANT_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 REGULATIONS = SHARED_DATA / "regulations"
 EGOV_CSV = SHARED_DATA / "egov" / "egov_services_ru.csv"
-# One vector cache for every test index: identical text is embedded once per machine, not per test.
-EMBED_CACHE = Path(os.environ.get("ASSISTANT_TEST_EMBED_CACHE", PROJECT_ROOT / ".data" / "test-embedding-cache.sqlite"))
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
@@ -62,54 +57,11 @@ def assistant(index_dir) -> Assistant:
     return instance
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class LiveApp:
-    """The running app: its URL, its data dir (staff tokens, audit) and the log it writes."""
-
-    base: str
-    data_dir: Path
-    log_path: Path
-    env: dict
-
-
 @pytest.fixture(scope="session")
-def live_app(tmp_path_factory):
-    """`python app.py` as a user starts it, on a free port."""
-    data_dir = tmp_path_factory.mktemp("server")
-    port = free_port()
-    # The suite sends hundreds of requests from one address; tests/test_abuse.py checks the limiter itself.
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_PORT": str(port),
-           "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_EMBEDDING_CACHE": str(EMBED_CACHE),
-           "ASSISTANT_RATE_LIMIT_PER_MINUTE": "100000", "ASSISTANT_RATE_LIMIT_BURST": "100000"}
-    log = open(data_dir / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app exited early:\n{(data_dir / 'server.log').read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    else:
-        proc.kill()
-        raise RuntimeError("app did not become healthy in time")
-    yield LiveApp(base, data_dir, data_dir / "server.log", env)
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+def live_app(tmp_path_factory) -> RunningApp:
+    """`python app.py` as a user starts it, on a free port (its data dir holds staff tokens, audit, log)."""
+    with running_app(tmp_path_factory.mktemp("server")) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")

@@ -9,21 +9,17 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import httpx
 
 from assistant.settings import PROJECT_ROOT
+from evals.appserver import RunningApp, free_port
+from evals.appserver import running_app as _running_app
 
+# One vector cache for every test index: identical text is embedded once per machine, not per test.
 EMBED_CACHE = Path(os.environ.get("ASSISTANT_TEST_EMBED_CACHE", PROJECT_ROOT / ".data" / "test-embedding-cache.sqlite"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def chroma_cli() -> str | None:
@@ -82,56 +78,18 @@ class ChromaServer:
             break
 
 
-def app_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
-    # Tests send many requests from one address; tests/test_abuse.py checks the limiter itself.
-    env = {**os.environ, "ASSISTANT_DATA_DIR": str(data_dir), "ASSISTANT_PORT": str(port),
-           "ASSISTANT_HOST": "127.0.0.1", "ASSISTANT_EMBEDDING_CACHE": str(EMBED_CACHE),
+def app_env(**extra: str) -> dict[str, str]:
+    """Test defaults: the shared vector cache, and limits high enough for a suite sending many requests."""
+    # tests/test_abuse.py checks the limiter itself.
+    env = {"ASSISTANT_EMBEDDING_CACHE": str(EMBED_CACHE),
            "ASSISTANT_RATE_LIMIT_PER_MINUTE": "100000", "ASSISTANT_RATE_LIMIT_BURST": "100000"}
     env.update(extra)
     return env
 
 
-@dataclass
-class RunningApp:
-    """Like conftest's LiveApp: the URL, the data dir, the log, the environment, and the process."""
-
-    base: str
-    data_dir: Path
-    log_path: Path
-    env: dict
-    proc: subprocess.Popen
-
-
 @contextlib.contextmanager
 def running_app(data_dir: Path, timeout: float = 600, ready: tuple[int, ...] = (200,),
                 **extra_env: str) -> Iterator[RunningApp]:
-    """`python app.py` with the given ASSISTANT_* variables, once its health check answers with a `ready` status."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    log_path = data_dir / "server.log"
-    env = app_env(data_dir, port, **extra_env)
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen([sys.executable, "app.py"], cwd=PROJECT_ROOT, env=env, stdout=log,
-                                stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"app exited early:\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{base}/api/health", timeout=5).status_code in ready:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError(f"app did not become healthy in time:\n{log_path.read_text()[-3000:]}")
-            time.sleep(1)
-        yield RunningApp(base, data_dir, log_path, env, proc)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+    """`python app.py` with the test defaults plus the given ASSISTANT_* variables."""
+    with _running_app(data_dir, app_env(**extra_env), timeout=timeout, ready=ready) as app:
+        yield app
