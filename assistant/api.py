@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, create_model, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.auth import Caller, install_auth, staff_caller
+from assistant.composer import document
 from assistant.feedback import feedback_router, feedback_store
 from assistant.health import health_report
 from assistant.limits import install_limits
@@ -200,8 +201,7 @@ def create_api(assistant: Assistant) -> FastAPI:
         entry = assistant.catalogue.get(code)
         if entry is None:
             return _error(404, "not_found", f"no e-service with code {code!r} in the catalogue")
-        langs = [lang for lang in ("kk", "ru", "en") if assistant.composer.card(code, lang)
-                 and assistant.composer.card(code, lang)[0].meta.get("lang") == lang]
+        langs = [lang for lang in ("kk", "ru", "en") if document(assistant.store, f"{code}-{lang}")]
         return {"code": entry.code, "category": entry.category, "url": entry.url, "title": entry.title,
                 "keywords": entry.keywords, "card_languages": langs}
 

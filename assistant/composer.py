@@ -97,6 +97,20 @@ class _Citer:
         return self._by_id[key]
 
 
+def document(store: VectorStore, doc_id: str, audience: str = "public") -> list[Record]:
+    """All chunks of one document, in reading order."""
+    return sorted(store.records(audience, where={"doc_id": doc_id}), key=lambda r: r.meta.get("position", 0))
+
+
+def document_in_language(store: VectorStore, base_id: str, lang: str, audience: str = "public") -> list[Record]:
+    """`<base_id>-<lang>`, else the Russian, English or Kazakh version: a citizen gets the nearest one we have."""
+    for candidate in (lang, "ru", "en", "kk"):
+        records = document(store, f"{base_id}-{candidate}", audience)
+        if records:
+            return records
+    return []
+
+
 def quote_document(records: list[Record]) -> tuple[str, list[Source]]:
     """A whole document (a life situation, a staff procedure), section by section, every line cited."""
     citer = _Citer()
@@ -119,15 +133,10 @@ class CardComposer:
         self.catalogue = catalogue
 
     def _document(self, doc_id: str, audience: str = "public") -> list[Record]:
-        records = self.store.records(audience, where={"doc_id": doc_id})
-        return sorted(records, key=lambda r: r.meta.get("position", 0))
+        return document(self.store, doc_id, audience)
 
     def card(self, code: str, lang: str) -> list[Record]:
-        for candidate in (lang, "ru", "en", "kk"):
-            records = self._document(f"{code}-{candidate}")
-            if records:
-                return records
-        return []
+        return document_in_language(self.store, code, lang)
 
     def refuse(self, lang: str, candidates: list[RoutedService]) -> Draft:
         lines = [REFUSAL[lang]]

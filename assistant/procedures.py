@@ -4,7 +4,7 @@ Only a staff request reaches this: the citizen path never retrieves a staff chun
 """
 from __future__ import annotations
 
-from assistant.composer import Draft, quote_document
+from assistant.composer import Draft, document_in_language, quote_document
 from assistant.retrieval import Hit
 from assistant.store import VectorStore
 
@@ -27,11 +27,6 @@ def compose_procedure(store: VectorStore, hit: Hit, lang: str) -> Draft:
     """The whole procedure in the question's language when it exists (else Russian, English), every line cited."""
     doc_id = hit.meta.get("doc_id", "")
     base = doc_id.rsplit("-", 1)[0]
-    records = []
-    for candidate in (lang, "ru", "en", "kk"):
-        records = store.records("staff", where={"doc_id": f"{base}-{candidate}"})
-        if records:
-            break
-    records = sorted(records or [hit.record], key=lambda r: r.meta.get("position", 0))
+    records = document_in_language(store, base, lang, audience="staff") or [hit.record]
     text, sources = quote_document(records)
     return Draft(text, sources)
