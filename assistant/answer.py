@@ -14,6 +14,7 @@ class Status(str, Enum):
     ANSWERED = "answered"
     UNANSWERABLE_NO_SOURCES = "unanswerable_no_sources"
     UNANSWERABLE_LLM = "unanswerable_llm"  # the sources were found, but the model found no answer in them
+    CLARIFICATION = "clarification"  # two or three services are close: the citizen is asked which one
     GUARDRAIL = "guardrail"
     ERROR = "error"
 
@@ -51,6 +52,7 @@ class Answer:
     label: str = "genuine"
     rephrased_question: str | None = None
     metrics: dict = field(default_factory=dict)
+    stopped_by: str = ""  # the pipeline step that produced this answer (`finish` for a normal answer)
 
     def public_dict(self) -> dict:
         return {
@@ -64,4 +66,5 @@ class Answer:
             "fallback": self.fallback,
             "label": self.label,
             "rephrased_question": self.rephrased_question,
+            "stopped_by": self.stopped_by,
         }

@@ -47,6 +47,8 @@ class AskRequest(BaseModel):
     question: str = Field(..., min_length=1, max_length=2000, description="The citizen's question, any of kk/ru/en")
     lang: Literal["kk", "ru", "en"] | None = Field(None, description="Answer language; detected when omitted")
     history: list[HistoryTurn] = Field(default_factory=list, max_length=20, description="Earlier turns, oldest first")
+    service: str | None = Field(None, max_length=64, pattern=r"^[0-9A-Za-z_.\-]+$",
+                                description="The e-service the citizen chose after a `clarification` (its code)")
 
     @field_validator("question")
     @classmethod
@@ -91,13 +93,15 @@ class AskResponse(BaseModel):
     answer: str
     lang: str
     refused: bool
-    status: str
+    status: str = Field(..., description="answered | clarification (choose one of `services`) | unanswerable_no_sources "
+                                         "| unanswerable_llm | guardrail | error")
     services: list[ServiceOut]
     sources: list[SourceOut]
     generator: str
     fallback: str | None
     label: str
     rephrased_question: str | None
+    stopped_by: str = Field("", description="The pipeline step that produced this answer (`finish` when answered)")
 
 
 class ServiceCardOut(BaseModel):
@@ -180,9 +184,11 @@ def create_api(assistant: Assistant) -> FastAPI:
 
     @app.post("/api/ask", response_model=AskResponse, responses={**limited, 503: {"model": ErrorOut}})
     @_with_body(Ask)
-    def ask(body: AskRequest, who: Caller = Depends(caller)) -> dict:
+    def ask(body: AskRequest, who: Caller = Depends(caller)):
+        if body.service is not None and body.service not in assistant.catalogue:
+            return _error(422, "invalid_request", f"service: no e-service with code {body.service!r} in the catalogue")
         answer = assistant.ask(body.question, lang=body.lang, history=[t.model_dump() for t in body.history],
-                               audience=who.audience, staff=who.staff, channel="api")
+                               audience=who.audience, staff=who.staff, channel="api", service=body.service)
         return answer.public_dict()
 
     @app.post("/api/ask/stream", response_class=StreamingResponse, responses={
@@ -190,9 +196,11 @@ def create_api(assistant: Assistant) -> FastAPI:
               "description": "Server-Sent Events: `token` {text}… then `final` (the /api/ask body) or `error`"},
         **limited})
     @_with_body(Ask)
-    def ask_stream(body: AskRequest, who: Caller = Depends(caller)) -> StreamingResponse:
+    def ask_stream(body: AskRequest, who: Caller = Depends(caller)):
+        if body.service is not None and body.service not in assistant.catalogue:
+            return _error(422, "invalid_request", f"service: no e-service with code {body.service!r} in the catalogue")
         events = assistant.stream(body.question, lang=body.lang, history=[t.model_dump() for t in body.history],
-                                  audience=who.audience, staff=who.staff, channel="api")
+                                  audience=who.audience, staff=who.staff, channel="api", service=body.service)
         return StreamingResponse(_sse(events), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

@@ -14,6 +14,18 @@ CANDIDATES = {
     "kk": "Мүмкін, сізге мына қызметтердің бірі қажет шығар:",
     "en": "One of these services might be what you need:",
 }
+CLARIFY = {
+    "ru": "Уточните, пожалуйста, какая из этих услуг вам нужна:",
+    "kk": "Нақтылаңызшы, сізге осы қызметтердің қайсысы керек:",
+    "en": "Which of these services do you mean?",
+}
+ERROR_REPLY = {
+    "ru": "Не удалось подготовить ответ из-за внутренней ошибки. Попробуйте ещё раз или позвоните в "
+    "Единый контакт-центр 1414 (звонок бесплатный).",
+    "kk": "Ішкі қатеге байланысты жауап дайындалмады. Қайталап көріңіз немесе 1414 Бірыңғай байланыс орталығына "
+    "қоңырау шалыңыз (қоңырау тегін).",
+    "en": "An internal error stopped the answer. Please try again or call the 1414 contact centre (free of charge).",
+}
 SERVICE_LINK = {"ru": "Услуга на egov.kz", "kk": "egov.kz порталындағы қызмет", "en": "Service on egov.kz"}
 
 # Replies to questions labelled before retrieval (assistant/guardrails.py).

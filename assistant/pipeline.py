@@ -2,9 +2,11 @@
 
     redact_pii → detect_language → label_question → rephrase_followup → retrieve → screen_sources
       → answer_personal_account → answer_staff_procedure → route → compose → generate → check_citations
-      → screen_answer → drop_staff_sources
+      → screen_answer → drop_staff_sources → finish
 
-A step that must stop the flow sets `ctx.answer` (a refusal or a guardrail reply); the runner stops.
+A step that must stop the flow sets `ctx.answer` (a refusal, a clarification or a guardrail reply); the
+runner stops there and records the step in `answer.stopped_by`. The normal answer is built by `finish`.
+An exception in any step becomes an `error` answer (logged with its step), never an unhandled 500.
 """
 from __future__ import annotations
 
@@ -21,12 +23,13 @@ from assistant.corpus import Catalogue
 from assistant.guardrails import (PERSONAL_ACCOUNT_MIN_CONFIDENCE, Label, guardrail_answer, label_question,
                                   screen_hits, screen_text)
 from assistant.language import detect_language
-from assistant.messages import PRIVACY_NOTICE
+from assistant.messages import CLARIFY, ERROR_REPLY, PRIVACY_NOTICE
 from assistant.pii import redact
 from assistant.procedures import compose_procedure, procedure_hit
 from assistant.retrieval import Hit, HybridRetriever
-from assistant.routing import CALIBRATIONS, RoutedService, route_services
+from assistant.routing import RoutedService, Router
 from assistant.settings import Settings
+from assistant.store import IndexModelMismatch, StoreUnavailable
 from assistant.verification import verify_answer
 
 if TYPE_CHECKING:
@@ -62,6 +65,8 @@ class Context:
     timings: dict[str, float] = field(default_factory=dict)
     on_token: Callable[[str], None] | None = None  # streaming: the LLM's tokens as they come
     pii: list[str] = field(default_factory=list)  # kinds of personal data removed from the question
+    chosen_service: str | None = None  # the citizen picked this service (a clarification's choice)
+    confidence: float | None = None  # the router's P(the top service is right)
 
 
 Step = Callable[[Context], None]
@@ -77,10 +82,11 @@ class AnswerPipeline:
     """The steps, readable in one place; the API, the UI and the evaluation all call `run`."""
 
     def __init__(self, settings: Settings, retriever: HybridRetriever, catalogue: Catalogue, composer: CardComposer,
-                 generator: LLMGenerator | None = None):
+                 router: Router, generator: LLMGenerator | None = None):
         self.settings = settings
         self.retriever = retriever
         self.catalogue = catalogue
+        self.router = router
         self.composer = composer
         self.generator = generator
         self.steps: list[tuple[str, Step]] = [
@@ -98,25 +104,37 @@ class AnswerPipeline:
             ("check_citations", self.check_citations),
             ("screen_answer", self.screen_answer),
             ("drop_staff_sources", self.drop_staff_sources),
+            ("finish", self.finish),
         ]
 
     def run(self, ctx: Context) -> Answer:
         started = time.perf_counter()
+        stopped_by = "finish"
         for name, step in self.steps:
             t0 = time.perf_counter()
-            step(ctx)
+            try:
+                step(ctx)
+            except (StoreUnavailable, IndexModelMismatch):
+                raise  # the API answers these with 503 and its own message
+            except Exception:
+                log.exception("pipeline step %s failed", name)
+                ctx.answer = Answer(ERROR_REPLY[ctx.lang or "ru"], ctx.lang or "ru", True, Status.ERROR)
             ctx.timings[name] = round((time.perf_counter() - t0) * 1000, 2)
             if ctx.answer is not None:
+                stopped_by = name
                 break
         answer = ctx.answer
-        assert answer is not None, "the last step always sets an answer"
+        if answer is None:  # a step list without `finish`: a programming error, still an answer for the citizen
+            log.error("no step set an answer")
+            answer = Answer(ERROR_REPLY[ctx.lang or "ru"], ctx.lang or "ru", True, Status.ERROR)
+        answer.stopped_by = stopped_by
         answer.label = ctx.label
         if ctx.pii:
             answer.answer = f"{PRIVACY_NOTICE[answer.lang]}\n\n{answer.answer}"
         log.info("answer lang=%s audience=%s label=%s status=%s pii=%s question=%r", answer.lang, ctx.audience,
                  ctx.label, answer.status.value, ctx.pii, ctx.question)  # redacted by the first step
         answer.metrics = {"timings_ms": ctx.timings, "total_ms": round((time.perf_counter() - started) * 1000, 2),
-                          "candidates": [c.__dict__ for c in ctx.candidates]}
+                          "candidates": [c.__dict__ for c in ctx.candidates], "confidence": ctx.confidence}
         if ctx.search_query and ctx.search_query != ctx.question:
             answer.rephrased_question = ctx.search_query
         return answer
@@ -138,8 +156,8 @@ class AnswerPipeline:
     def answer_personal_account(self, ctx: Context) -> None:
         """The citizen's own data is in their egov.kz account: say where, with the services found."""
         if ctx.label == Label.PERSONAL_ACCOUNT:
-            services, _ = route_services(ctx.hits, self.catalogue, ctx.lang, self.settings.route_top_n,
-                                         self.settings.route_threshold, CALIBRATIONS.get(self.settings.retrieval_mode))
+            decision = self.router.decide(ctx.hits, ctx.search_query, ctx.lang)
+            services = decision.services if decision.action != "decline" else []
             ctx.answer = guardrail_answer(ctx.label, ctx.lang,
                                           [s for s in services if s.score >= PERSONAL_ACCOUNT_MIN_CONFIDENCE])
 
@@ -182,16 +200,19 @@ class AnswerPipeline:
                                          mode=self.settings.retrieval_mode)
 
     def route(self, ctx: Context) -> None:
-        ctx.services, ctx.candidates = route_services(
-            ctx.hits, self.catalogue, ctx.lang, self.settings.route_top_n, self.settings.route_threshold,
-            CALIBRATIONS.get(self.settings.retrieval_mode),
-        )
-        if not ctx.services or ctx.services[0].score < self.settings.answer_threshold:
-            if self.composer.life_event(ctx.search_query, ctx.hits) is not None:
-                ctx.services = ctx.candidates  # "what do I do?" gets the path even when no one service is certain
-                return
-            hints = [c for c in ctx.candidates if c.score >= self.settings.route_threshold / 2]
-            ctx.answer = self._refusal(ctx, hints)
+        """Answer only a confident service; ask when two or three are close; otherwise decline. There is no
+        other way past this step: a life situation answers only when its service is the confident match."""
+        if ctx.chosen_service and ctx.chosen_service in self.catalogue:
+            decision = self.router.chosen(ctx.chosen_service, ctx.lang)
+        else:
+            decision = self.router.decide(ctx.hits, ctx.search_query, ctx.lang)
+        ctx.confidence, ctx.candidates = round(decision.confidence, 4), decision.candidates
+        if decision.action == "answer":
+            ctx.services = decision.services
+        elif decision.action == "clarify":
+            ctx.answer = self._clarification(ctx, decision.services)
+        else:
+            ctx.answer = self._refusal(ctx, decision.services)
 
     def compose(self, ctx: Context) -> None:
         ctx.draft = self.composer.compose(ctx.search_query, ctx.lang, ctx.hits, ctx.services)
@@ -239,9 +260,17 @@ class AnswerPipeline:
             log.critical("ALERT: a staff source reached the citizen path and was dropped: %s",
                          [s.doc_id for s in draft.sources if s.audience != "public"])
             ctx.answer = self._refusal(ctx, [])
-            return
+
+    def finish(self, ctx: Context) -> None:
+        """The normal answer: the checked draft with its services and sources."""
+        draft = ctx.draft
         ctx.answer = Answer(draft.text, ctx.lang, False, Status.ANSWERED, draft.services, draft.sources,
                             generator=draft.generator, fallback=draft.fallback)
+
+    def _clarification(self, ctx: Context, choices: list[RoutedService]) -> Answer:
+        """One short question in the citizen's language; the choices go out as `services` (buttons in the UI)."""
+        lines = [CLARIFY[ctx.lang], ""] + [f"{i}. {c.title}" for i, c in enumerate(choices, 1)]
+        return Answer("\n".join(lines), ctx.lang, False, Status.CLARIFICATION, choices, [])
 
     def _refusal(self, ctx: Context, hints: list[RoutedService], status: Status = Status.UNANSWERABLE_NO_SOURCES) -> Answer:
         draft = self.composer.refuse(ctx.lang, hints)

@@ -1,20 +1,45 @@
-"""Routes a question to egov.kz e-services from the retrieved chunks' service codes."""
+"""Routes a question to egov.kz e-services: rank the candidate services, then answer, ask, or decline.
+
+Four legs give evidence per service: the retrieved chunks' dense and lexical ranks (what the hybrid
+retriever found), the services' names (exact and near-exact titles and keywords) and character
+n-grams over those names (assistant/service_index.py). A linear ranker fitted on the dev split
+(`python -m evals fit --write` → assistant/routing_model.json) scores every candidate; a second
+logistic map turns the best score and its margin over the runner-up into P(the top service is
+right). Then:
+
+- answer: P ≥ the fitted answer threshold (chosen on dev so that what is answered is right ≥ 98%);
+- clarify: not certain, but two or three services are each plausible: ask which one;
+- decline: otherwise (hints only when a candidate is at least plausible).
+"""
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from assistant.corpus import Catalogue
 from assistant.retrieval import Hit
+from assistant.service_index import NameEvidence, ServiceIndex
 
+ROUTING_MODEL = Path(__file__).with_name("routing_model.json")
+LEGS = ("dense", "lexical", "names", "chars")
 # How much one chunk of a kind says about its services: a card or catalogue entry names exactly
 # one service; an act or a life situation spans several, so each of its codes gets less.
-# A catalogue entry is the service's own name and the words citizens use for it: the sharpest evidence.
 KIND_WEIGHT = {"catalogue": 1.2, "service": 1.0, "faq": 0.8, "regulation": 0.5, "situation": 0.5, "procedure": 0.5}
 # Routing re-fuses the legs' ranks with a smaller constant than retrieval's RRF: what both legs put first
-# should decide, not how many chunks a service has (a long card must not outvote an exact catalogue hit).
-# Tuned on evals/datasets/dev.jsonl together with max-aggregation (top candidate right: 0.79 → 0.88).
+# should decide, not how many chunks a service has.
 ROUTE_RRF_K = 10
+DENSE_CENTER = 0.84  # e5 cosines of related passages sit around here; the feature is the distance from it
+FEATURES = ("mass", "share", "first", "dense", "dense_found", "bm25", "agree",
+            "coverage", "title_coverage", "exact", "exact_share", "chars", "chars_rrf")
+LEG_FEATURES = {
+    "dense": ("dense", "dense_found"),
+    "lexical": ("bm25", "agree"),
+    "names": ("coverage", "title_coverage", "exact", "exact_share"),
+    "chars": ("chars", "chars_rrf"),
+}
+CANDIDATES_PER_LEG = 8
 
 
 @dataclass
@@ -25,43 +50,9 @@ class RoutedService:
     score: float  # calibrated confidence in [0, 1]
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """Logistic map from retrieval evidence to P(the top service is right); fitted on evals/dev."""
-
-    bias: float = -4.0
-    dense: float = 40.0  # per unit of (best cosine - dense_center)
-    dense_center: float = 0.84
-    lexical: float = 0.35  # per unit of best BM25 score
-    agreement: float = 1.2  # both legs put the service in their top 3
-    share: float = 3.0  # the service's share of the routing mass
-
-    def confidence(self, dense: float | None, lexical: float, agree: bool, share: float) -> float:
-        """`dense` None (the dense leg did not find the service) is neutral evidence, not "unrelated"."""
-        z = (
-            self.bias
-            + (self.dense * (dense - self.dense_center) if dense is not None else 0.0)
-            + self.lexical * min(lexical, 12.0)
-            + (self.agreement if agree else 0.0)
-            + self.share * share
-        )
-        return 1.0 / (1.0 + math.exp(-z))
-
-
-# One calibration per retrieval mode: a leg that is switched off gives no evidence, so the
-# dense-only and lexical-only baselines need their own fit (`python -m evals fit`, dev only). The
-# hybrid fit's best threshold (0.40) handles two dev questions more than the configured 0.35
-# (settings.answer_threshold); 0.35 is kept, as a higher one would mostly add refusals of right answers.
-CALIBRATIONS: dict[str, Calibration] = {
-    "hybrid": Calibration(bias=-5.375, dense=21.672, dense_center=0.84, lexical=0.636, agreement=0.33, share=3.753),
-    "dense": Calibration(bias=-2.729, dense=47.744, dense_center=0.84, lexical=0.0, agreement=0.0, share=5.605),
-    "lexical": Calibration(bias=-6.401, dense=0.0, dense_center=0.84, lexical=0.818, agreement=0.0, share=3.252),
-}
-
-
 @dataclass
 class Evidence:
-    """What retrieval says about one service: the calibration's inputs (evals/fit_calibration.py reads them)."""
+    """What the retrieved chunks say about one service."""
 
     code: str
     mass: float = 0.0  # kind-weighted rank evidence of the best chunk naming the service
@@ -94,16 +85,170 @@ def service_evidence(hits: list[Hit], catalogue: Catalogue) -> list[Evidence]:
     return sorted(found.values(), key=lambda ev: ev.mass, reverse=True)
 
 
-def route_services(
-    hits: list[Hit], catalogue: Catalogue, lang: str, top_n: int = 3, threshold: float = 0.35,
-    calibration: Calibration | None = None,
-) -> tuple[list[RoutedService], list[RoutedService]]:
-    """(confident services, all ranked candidates); confident ones clear the threshold."""
-    calibration = calibration or CALIBRATIONS["hybrid"]
-    candidates = []
-    for ev in service_evidence(hits, catalogue)[: max(top_n, 5)]:
-        entry = catalogue.get(ev.code)
-        conf = calibration.confidence(ev.dense, ev.lexical, ev.agree, ev.share)
-        candidates.append(RoutedService(ev.code, entry.title_for(lang), entry.url_for(lang), round(conf, 4)))
-    confident = [c for c in candidates[:top_n] if c.score >= threshold]
-    return confident, candidates[:top_n]
+def candidate_features(hits: list[Hit], question: str, catalogue: Catalogue, index: ServiceIndex | None,
+                       legs: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """Every candidate service (the best few of each leg) with the features the ranker reads."""
+    chunk = service_evidence(hits, catalogue)
+    names: dict[str, NameEvidence] = index.evidence(question, CANDIDATES_PER_LEG) if index is not None else {}
+    codes = [ev.code for ev in chunk[:CANDIDATES_PER_LEG]]
+    if "names" in legs:
+        by_name = sorted((c for c, ev in names.items() if ev.coverage > 0),
+                         key=lambda c: (names[c].exact_share, names[c].coverage), reverse=True)
+        codes += by_name[:CANDIDATES_PER_LEG]
+    if "chars" in legs:
+        codes += [c for c, ev in names.items() if ev.chars_rank is not None]
+    by_code = {ev.code: ev for ev in chunk}
+    out: dict[str, dict[str, float]] = {}
+    for code in dict.fromkeys(codes):
+        ev = by_code.get(code, Evidence(code))
+        nm = names.get(code, NameEvidence())
+        f = {
+            "mass": ev.mass * 10, "share": ev.share, "first": float(bool(chunk) and chunk[0].code == code),
+            "dense": (ev.dense - DENSE_CENTER) * 10 if ev.dense is not None else 0.0,
+            "dense_found": float(ev.dense is not None), "bm25": min(ev.lexical, 12.0) / 12, "agree": float(ev.agree),
+            "coverage": nm.coverage, "title_coverage": nm.title_coverage, "exact": float(nm.exact),
+            "exact_share": nm.exact_share,
+            "chars": nm.chars, "chars_rrf": 1.0 / (1 + nm.chars_rank) if nm.chars_rank is not None else 0.0,
+        }
+        for leg, keys in LEG_FEATURES.items():
+            if leg not in legs:
+                for key in keys:
+                    f[key] = 0.0
+        out[code] = f
+    return out
+
+
+def legs_key(legs: tuple[str, ...] | list[str]) -> str:
+    return "+".join(leg for leg in LEGS if leg in legs)
+
+
+@dataclass
+class RoutingFit:
+    """One fitted ranker + confidence + thresholds, for one set of legs."""
+
+    weights: dict[str, float]
+    bias: float
+    confidence: dict[str, float]  # bias, top, margin
+    answer_threshold: float
+    clarify_threshold: float
+    # A question that contains exactly one service's whole title or keyword, covering at least this share of
+    # the question, is answered with that service ("exact names win"; the share is fitted on dev).
+    name_share: float = 1.01
+
+    @classmethod
+    def untrained(cls) -> "RoutingFit":
+        """Zero weights: what `python -m evals fit` starts from (it only reads the features)."""
+        return cls({}, 0.0, {"bias": 0.0, "top": 0.0, "margin": 0.0}, 1.0, 1.0)
+
+    def logit(self, features: dict[str, float]) -> float:
+        return self.bias + sum(self.weights.get(k, 0.0) * v for k, v in features.items())
+
+    def top_confidence(self, logits: list[float], features: dict[str, float]) -> float:
+        """P(the top candidate is right); `logits` best first."""
+        z = self.confidence["bias"]
+        for name, value in confidence_inputs(logits, features).items():
+            z += self.confidence.get(name, 0.0) * value
+        return _sigmoid(z)
+
+
+def confidence_inputs(logits: list[float], features: dict[str, float]) -> dict[str, float]:
+    """What the confidence reads: the top logit alone. The margin over the runner-up and the top
+    candidate's own features were tried (evals/fit_calibration.py) and took negative weights on dev —
+    they are already inside the logit — so the confidence stays a monotone map of the ranker's score."""
+    return {"top": logits[0]}
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
+
+
+class RoutingModelMissing(RuntimeError):
+    """No fitted routing for the configured legs: `python -m evals fit --write` makes one."""
+
+
+def load_fits(path: Path = ROUTING_MODEL) -> dict[str, RoutingFit]:
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {key: RoutingFit(**fit) for key, fit in data["fits"].items()}
+
+
+@dataclass
+class Ranked:
+    code: str
+    logit: float
+    plausible: float  # P(this candidate is a right service), from the ranker alone
+    features: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RouteDecision:
+    action: str  # "answer" | "clarify" | "decline"
+    confidence: float
+    services: list[RoutedService]  # answer: the service first; clarify: the choices; decline: hints
+    candidates: list[RoutedService]  # the ranked candidates, whatever the action (evaluation, logs)
+
+
+def named_service(ranked: list[Ranked], min_share: float) -> Ranked | None:
+    """The one candidate whose whole name the question contains and covers most of it (≥ min_share);
+    None when there is none or two names tie."""
+    named = sorted((r for r in ranked if r.features.get("exact")), key=lambda r: r.features["exact_share"],
+                   reverse=True)
+    if not named or named[0].features["exact_share"] < min_share:
+        return None
+    if len(named) > 1 and named[1].features["exact_share"] >= named[0].features["exact_share"] - 1e-9:
+        return None
+    return named[0]
+
+
+class Router:
+    """Ranks candidate services and decides; one per assistant, built from the settings."""
+
+    def __init__(self, catalogue: Catalogue, index: ServiceIndex | None, fit: RoutingFit, legs: tuple[str, ...],
+                 top_n: int = 3, answer_threshold: float | None = None, clarify_threshold: float | None = None):
+        self.catalogue = catalogue
+        self.index = index
+        self.fit = fit
+        self.legs = legs
+        self.top_n = top_n
+        self.answer_threshold = fit.answer_threshold if answer_threshold is None else answer_threshold
+        self.clarify_threshold = fit.clarify_threshold if clarify_threshold is None else clarify_threshold
+
+    def rank(self, hits: list[Hit], question: str) -> list[Ranked]:
+        feats = candidate_features(hits, question, self.catalogue, self.index, self.legs)
+        ranked = [Ranked(code, self.fit.logit(f), 0.0, f) for code, f in feats.items()]
+        for r in ranked:
+            r.plausible = _sigmoid(r.logit)
+        return sorted(ranked, key=lambda r: r.logit, reverse=True)
+
+    def confidence(self, ranked: list[Ranked]) -> float:
+        if not ranked:
+            return 0.0
+        return self.fit.top_confidence([r.logit for r in ranked], ranked[0].features)
+
+    def service(self, code: str, lang: str, score: float) -> RoutedService:
+        entry = self.catalogue.get(code)
+        return RoutedService(code, entry.title_for(lang), entry.url_for(lang), round(score, 4))
+
+    def decide(self, hits: list[Hit], question: str, lang: str) -> RouteDecision:
+        ranked = self.rank(hits, question)
+        named = named_service(ranked, self.fit.name_share)
+        if named is not None:  # the name wins: it goes first, and is answered
+            ranked = [named] + [r for r in ranked if r is not named]
+        conf = self.confidence(ranked)
+        if named is not None:
+            conf = max(conf, self.answer_threshold)
+        top = ranked[: self.top_n]
+        candidates = [self.service(r.code, lang, conf if i == 0 else r.plausible) for i, r in enumerate(top)]
+        if ranked and conf >= self.answer_threshold:
+            related = [self.service(r.code, lang, r.plausible) for r in top[1:] if r.plausible >= self.clarify_threshold]
+            return RouteDecision("answer", conf, [self.service(ranked[0].code, lang, conf), *related], candidates)
+        plausible = [r for r in top if r.plausible >= self.clarify_threshold]
+        if len(plausible) >= 2:
+            return RouteDecision("clarify", conf, [self.service(r.code, lang, r.plausible) for r in plausible],
+                                 candidates)
+        hints = [self.service(r.code, lang, r.plausible) for r in top if r.plausible >= self.clarify_threshold / 2]
+        return RouteDecision("decline", conf, hints, candidates)
+
+    def chosen(self, code: str, lang: str) -> RouteDecision:
+        """The citizen picked a service (a clarification's button, or `service` in the API): it is certain."""
+        routed = self.service(code, lang, 1.0)
+        return RouteDecision("answer", 1.0, [routed], [routed])

@@ -15,6 +15,8 @@ from assistant.corpus import Catalogue
 from assistant.ingestion import IngestReport, Ingestor
 from assistant.pipeline import AnswerPipeline, Context, Turn
 from assistant.retrieval import HybridRetriever
+from assistant.routing import Router, RoutingModelMissing, legs_key, load_fits
+from assistant.service_index import ServiceIndex
 from assistant.settings import Settings
 from assistant.staff import StaffRegistry
 from assistant.store import VectorStore
@@ -25,14 +27,16 @@ log = logging.getLogger(__name__)
 class Assistant:
     """Wires store → retriever → composer → pipeline from one settings object."""
 
-    def __init__(self, settings: Settings, store: VectorStore | None = None):
+    def __init__(self, settings: Settings, store: VectorStore | None = None, router: Router | None = None):
         self.settings = settings
         self.store = store or build_store(settings)
         self.catalogue = Catalogue.load(settings.corpus_dir)
         self.retriever = HybridRetriever(settings, self.store)
         self.composer = CardComposer(self.store, self.catalogue)
         self.generator = build_generator(settings)
-        self.pipeline = AnswerPipeline(settings, self.retriever, self.catalogue, self.composer, self.generator)
+        self.router = router or build_router(settings, self.catalogue)
+        self.pipeline = AnswerPipeline(settings, self.retriever, self.catalogue, self.composer, self.router,
+                                       self.generator)
         self.answer_listeners: list[Callable[[Answer], None]] = []  # e.g. the Prometheus metrics
         self.staff = StaffRegistry.from_settings(settings)  # who may ask as staff (hashed tokens)
         self.audit = AuditLog.from_settings(settings)  # every staff query, append-only
@@ -47,11 +51,12 @@ class Assistant:
 
     def ask(self, question: str, lang: str | None = None, history: list[dict] | None = None,
             audience: str = "public", on_token: Callable[[str], None] | None = None, staff: str | None = None,
-            channel: str = "internal") -> Answer:
-        """`staff` names the signed-in civil servant; a staff query is audited before its answer is returned."""
+            channel: str = "internal", service: str | None = None) -> Answer:
+        """`staff` names the signed-in civil servant; a staff query is audited before its answer is returned.
+        `service` is the citizen's choice after a clarification: the answer is about that service."""
         turns = [Turn(t["role"], t["content"]) for t in (history or [])][-self.settings.max_history_turns:]
         answer = self.pipeline.run(Context(question=question.strip(), lang=lang, history=turns, audience=audience,
-                                           on_token=on_token))
+                                           on_token=on_token, chosen_service=service))
         if audience == "staff":
             self.audit.record(staff or "(unnamed)", question, [s.doc_id for s in answer.sources], channel=channel,
                               lang=answer.lang, label=answer.label, status=answer.status.value)
@@ -67,8 +72,8 @@ class Assistant:
                 log.exception("answer listener failed")
 
     def stream(self, question: str, lang: str | None = None, history: list[dict] | None = None,
-               audience: str = "public", staff: str | None = None, channel: str = "internal"
-               ) -> Iterator[tuple[str, object]]:
+               audience: str = "public", staff: str | None = None, channel: str = "internal",
+               service: str | None = None) -> Iterator[tuple[str, object]]:
         """("token", text)… as the LLM writes, then ("final", Answer); the final answer is what counts
         (after a failed verification it is the composer's). A pipeline error is raised here."""
         events: queue.Queue = queue.Queue()
@@ -76,7 +81,7 @@ class Assistant:
         def work():
             try:
                 answer = self.ask(question, lang, history, audience, on_token=lambda t: events.put(("token", t)),
-                                  staff=staff, channel=channel)
+                                  staff=staff, channel=channel, service=service)
                 events.put(("final", answer))
             except BaseException as exc:  # handed to the consumer, which raises it
                 events.put(("error", exc))
@@ -89,3 +94,16 @@ class Assistant:
             yield kind, value
             if kind == "final":
                 return
+
+
+def build_router(settings: Settings, catalogue: Catalogue) -> Router:
+    """The router for the configured legs, with its fitted weights and thresholds."""
+    legs = settings.active_legs()
+    fits = load_fits(settings.routing_model)
+    key = legs_key(legs)
+    if key not in fits:
+        raise RoutingModelMissing(f"{settings.routing_model} has no fit for the legs {key!r}; "
+                                  f"fitted: {sorted(fits)}. Run `python -m evals fit --write`.")
+    index = ServiceIndex.build(catalogue, settings.portal_pages) if {"names", "chars"} & set(legs) else None
+    return Router(catalogue, index, fits[key], legs, settings.route_top_n, settings.answer_threshold,
+                  settings.clarify_threshold)

@@ -61,8 +61,18 @@ class Settings(BaseSettings):
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     route_top_n: int = 3
-    route_threshold: float = 0.35
-    answer_threshold: float = 0.35
+    routing_legs: list[Literal["dense", "lexical", "names", "chars"]] = Field(
+        default_factory=lambda: ["dense", "lexical", "names", "chars"],
+        description="Evidence the router ranks services by (README \"Routing\"); dense/lexical also follow retrieval_mode",
+    )
+    routing_model: Path = Field(PROJECT_ROOT / "assistant" / "routing_model.json",
+                                description="Fitted ranker, confidence and thresholds (`python -m evals fit --write`)")
+    answer_threshold: float | None = Field(None, description="Confidence to answer (unset: the fitted one)")
+    clarify_threshold: float | None = Field(None, description="Plausibility of a choice in a clarification (unset: fitted)")
+    portal_pages: Path | None = Field(
+        PROJECT_ROOT.parent / "shared" / "data" / "egov" / "egov_portal_pages_kk.jsonl",
+        description="The portal's Kazakh service pages: their titles and keywords route too (skipped when absent)",
+    )
 
     # Generator: the composer (no LLM), a local GGUF through llama-cpp-python, or any
     # OpenAI-compatible server (vLLM, Ollama, llama.cpp server). README "LLM answers".
@@ -93,6 +103,12 @@ class Settings(BaseSettings):
     # Roles and audit (README "Roles and staff access", "Audit")
     staff_tokens_file: Path | None = Field(None, description="Hashed staff tokens (default: DATA_DIR/staff_tokens.json)")
     audit_db: Path | None = Field(None, description="Append-only log of staff queries (default: DATA_DIR/audit.sqlite)")
+
+
+    def active_legs(self) -> tuple[str, ...]:
+        """The routing legs in use: a retrieval mode without a leg switches that leg off."""
+        off = {"dense": {"lexical"}, "lexical": {"dense"}}.get(self.retrieval_mode, set())
+        return tuple(leg for leg in ("dense", "lexical", "names", "chars") if leg in self.routing_legs and leg not in off)
 
 
 @lru_cache(maxsize=1)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from assistant.answer import Answer
+from assistant.answer import Answer, Status
 from assistant.auth import CITIZEN, session_caller
 from assistant.feedback import feedback_store
 from assistant.service import Assistant
@@ -27,6 +27,7 @@ UI_TEXT = {
     "service": {"kk": "Қызмет", "ru": "Услуга", "en": "Service"},
     "open": {"kk": "egov.kz-те ашу", "ru": "Открыть на egov.kz", "en": "Open on egov.kz"},
 }
+MAX_CHOICES = 3  # a clarification offers two or three services (assistant/routing.py)
 STAFF_STATUS = {
     "citizen": "You are asking as a citizen: public information only. · Азамат ретінде сұрайсыз. · "
                "Вы спрашиваете как гражданин.",
@@ -78,6 +79,9 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                 with gr.Row():
                     send = gr.Button("Send", variant="primary", elem_id="send")
                     clear = gr.Button("Clear", elem_id="clear")
+                with gr.Row(elem_id="choices"):  # a clarification's services, one button each
+                    choice_buttons = [gr.Button(visible=False, elem_id=f"choice-{i}", size="sm")
+                                      for i in range(MAX_CHOICES)]
                 add_feedback_controls(chat, feedback_store(assistant.settings))
                 example_sets = {}
                 for code, questions in EXAMPLES_BY_LANG.items():
@@ -96,34 +100,55 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
                     staff_status = gr.Markdown(STAFF_STATUS["citizen"], elem_id="staff-status")
         # The token stays on the server, in this browser session's state; each question re-checks it.
         staff_token = gr.State(None)
+        # After a clarification: the question asked and the services offered, until the next answer.
+        pending = gr.State(None)
+        unchanged = [gr.update()] * (1 + MAX_CHOICES)
 
-        def respond(message: str, history: list, lang_choice: str, token: str | None = None):
-            """Streams: the LLM's words appear as they come; the checked final answer replaces them."""
+        def respond(message: str, history: list, lang_choice: str, token: str | None = None, choice: dict | None = None):
+            """Streams: the LLM's words appear as they come; the checked final answer replaces them.
+            `choice` is a service the citizen picked from a clarification: the same question, that service."""
             message = (message or "").strip()
             if not message:
-                yield history, "", gr.update(), gr.update(), gr.update()
+                yield history, "", gr.update(), gr.update(), gr.update(), *unchanged
                 return
             turns = [{"role": m["role"], "content": message_text(m.get("content"))} for m in history
                      if isinstance(m, dict) and message_text(m.get("content"))]
-            history = history + [{"role": "user", "content": message}]
+            history = history + [{"role": "user", "content": choice["title"] if choice else message}]
             written = ""
             who = session_caller(assistant.staff, token)
             events = assistant.stream(message, lang=None if lang_choice == "auto" else lang_choice, history=turns,
-                                      audience=who.audience, staff=who.staff, channel="ui")
+                                      audience=who.audience, staff=who.staff, channel="ui",
+                                      service=choice["code"] if choice else None)
             for kind, value in events:
                 if kind == "token":
                     written += value
                     yield history + [{"role": "assistant", "content": written}], "", gr.update(), gr.update(), \
-                        gr.update()
+                        gr.update(), *unchanged
                     continue
                 answer = value
                 history = history + [{"role": "assistant", "content": answer.answer}]
-                if answer.services:
+                clarifying = answer.status == Status.CLARIFICATION
+                if answer.services and not clarifying:
                     link_update = gr.update(value=UI_TEXT["open"][answer.lang], link=answer.services[0].url,
                                             visible=True)
                 else:
                     link_update = gr.update(visible=False)
-                yield history, "", service_markdown(answer), link_update, sources_markdown(answer)
+                offered = answer.services[:MAX_CHOICES] if clarifying else []
+                waiting = {"question": message, "choices": [{"code": s.code, "title": s.title} for s in offered]} \
+                    if offered else None
+                buttons = [gr.update(value=offered[i].title, visible=True) if i < len(offered) else
+                           gr.update(visible=False) for i in range(MAX_CHOICES)]
+                yield (history, "", "" if clarifying else service_markdown(answer), link_update,
+                       sources_markdown(answer), waiting, *buttons)
+
+        def choose(i: int):
+            """Button i of a clarification: answers the pending question about that service."""
+            def picked(history: list, lang_choice: str, token: str | None, waiting: dict | None):
+                if not waiting or i >= len(waiting["choices"]):
+                    yield history, gr.update(), gr.update(), gr.update(), gr.update(), *unchanged
+                    return
+                yield from respond(waiting["question"], history, lang_choice, token, waiting["choices"][i])
+            return picked
 
         def do_sign_in(token: str):
             token = (token or "").strip()
@@ -133,27 +158,32 @@ def build_ui(assistant: Assistant) -> gr.Blocks:
             return token, "", STAFF_STATUS["signed_in"].format(name=who.staff)
 
         def do_sign_out():
-            return None, STAFF_STATUS["citizen"], [], "", gr.update(visible=False), ""
+            return (None, STAFF_STATUS["citizen"], [], "", gr.update(visible=False), "", None,
+                    *[gr.update(visible=False)] * MAX_CHOICES)
 
         def session_status(token: str | None):
             if token and session_caller(assistant.staff, token) is CITIZEN:
                 return None, STAFF_STATUS["expired"]
             return token, gr.update()
 
-        respond = with_citizen_messages(respond, assistant.settings.ui_concurrency)
-        outputs = [chat, question, service, link, sources]
+        respond = with_citizen_messages(respond, assistant.settings.ui_concurrency, extra_outputs=1 + MAX_CHOICES)
+        outputs = [chat, question, service, link, sources, pending, *choice_buttons]
         # "Auto" shows the examples in all three languages; a chosen language only its own.
         lang.change(lambda choice: [gr.update(visible=choice in ("auto", code)) for code in example_sets], lang,
                     list(example_sets.values()), api_name=False)
         inputs = [question, chat, lang, staff_token]
         send.click(respond, inputs, outputs).then(session_status, staff_token, [staff_token, staff_status])
         question.submit(respond, inputs, outputs).then(session_status, staff_token, [staff_token, staff_status])
+        for i, button in enumerate(choice_buttons):
+            button.click(choose(i), [chat, lang, staff_token, pending], outputs, api_name=False).then(
+                session_status, staff_token, [staff_token, staff_status])
         sign_in.click(do_sign_in, token_box, [staff_token, token_box, staff_status], api_name="sign_in")
         token_box.submit(do_sign_in, token_box, [staff_token, token_box, staff_status], api_name=False)
         # Signing out also clears the chat: a shared desk computer must not keep a clerk's answers on screen.
         sign_out.click(do_sign_out, None, [staff_token, staff_status, *[c for c in outputs if c is not question]],
                        api_name="sign_out")
-        clear.click(lambda: ([], "", "", gr.update(visible=False), ""), None, outputs)
+        clear.click(lambda: ([], "", "", gr.update(visible=False), "", None, *[gr.update(visible=False)] * MAX_CHOICES),
+                    None, outputs)
     # Gradio runs one event at a time unless told otherwise; the wrapper above bounds the answers.
     ui.queue(default_concurrency_limit=2 * assistant.settings.ui_concurrency, max_size=assistant.settings.ui_queue_size)
     return ui

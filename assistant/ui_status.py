@@ -39,7 +39,7 @@ def message_for(kind: str, question: str, lang_choice: str | None) -> str:
     return MESSAGES[kind][lang]
 
 
-def with_citizen_messages(respond, concurrency: int):
+def with_citizen_messages(respond, concurrency: int, extra_outputs: int = 0):
     """Wraps the chat's generator: at most `concurrency` answers at once (a question that waits longer
     than BUSY_WAIT_S is told the assistant is busy), and a failure becomes a message in the chat, in
     the question's language, with the question left in the box to send again."""
@@ -50,7 +50,7 @@ def with_citizen_messages(respond, concurrency: int):
         def reply(kind: str):
             text = message_for(kind, message, lang_choice)
             turns = list(history or []) + [{"role": "user", "content": message}, {"role": "assistant", "content": text}]
-            return turns, message, gr.update(), gr.update(visible=False), gr.update()
+            return (turns, message, gr.update(), gr.update(visible=False), gr.update(), *[gr.update()] * extra_outputs)
 
         if not (message or "").strip():
             yield from respond(message, history, lang_choice, *rest)

@@ -1,4 +1,4 @@
-"""`python -m evals routing|retrieval|gate|fit ...`: the evaluation suite's command line.
+"""`python -m evals routing|retrieval|gate|fit|ablation ...`: the evaluation suite's command line.
 
 Exit codes: 0 ok, 1 the gate failed, 2 bad input (a dataset or file that cannot be read).
 """
@@ -127,6 +127,12 @@ def cmd_fit(args) -> int:
     return fit_main(args)
 
 
+def cmd_ablation(args) -> int:
+    from evals.ablation import main as ablation_main
+
+    return ablation_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m evals", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -164,9 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     f = sub.add_parser("fit", help="fit the routing calibration and thresholds on a dev dataset (never test)")
     f.add_argument("--dataset", type=Path, default=Path("evals/datasets/dev.jsonl"))
-    f.add_argument("--write", action="store_true", help="print the Calibration(...) lines to paste into routing.py")
+    f.add_argument("--write", action="store_true", help="write the fitted router into assistant/routing_model.json")
     _index_options(f)
     f.set_defaults(func=cmd_fit)
+
+    a = sub.add_parser("ablation", help="each routing leg on/off per language (each with its own dev fit)")
+    a.add_argument("--dataset", type=Path, required=True)
+    a.add_argument("--out", type=Path, default=Path("evals/reports/ablation"), help="ablation.json/.md go here")
+    _index_options(a)
+    a.set_defaults(func=cmd_ablation)
     return parser
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LANGS = ("kk", "ru", "en")
-KINDS = ("routing", "fact", "out_of_scope", "injection", "staff_only", "followup")
+KINDS = ("routing", "fact", "out_of_scope", "out_of_catalogue", "injection", "staff_only", "followup")
 
 
 class DatasetError(ValueError):

@@ -1,141 +1,294 @@
-"""Fits the routing calibration (assistant/routing.py) and the answer threshold on the dev split.
+"""Fits the router (assistant/routing.py) on the dev split and writes assistant/routing_model.json.
 
-    python -m evals fit --dataset evals/datasets/dev.jsonl
+    python -m evals fit --write            # dev only; refuses a test split
 
-For each retrieval mode (hybrid = ours, dense, lexical) every dev question goes through the
-pipeline's own first steps (language, follow-up, retrieval); the top routing candidate's evidence
-(best cosine, best BM25, agreement of the legs, share of the routing mass) is the input, and
-"the top candidate is an expected service" the label (questions that must be refused are
-negatives). A logistic regression (L2, Newton steps, numpy) gives the weights; the threshold is
-the one that maximises dev accuracy (right service answered, or refusal when expected) with a
-bonus for the worst language, so no language is sacrificed. Never run this on the test split.
+For every dev question the pipeline's own first steps run (language, follow-up, retrieval; not the
+question guardrail, so routing learns to decline off-topic questions by itself too), and every
+candidate service gets the router's features. Then, for each set of legs (ours and each ablation):
+
+1. ranker: a logistic regression (scikit-learn) over the candidates' features, label "this candidate
+   is an expected service"; its logit orders the candidates and its probability is a candidate's
+   plausibility. Besides the dev questions it learns from the services' own names (every catalogue
+   title in kk/ru/en and every portal Kazakh title, asked as they are): a citizen who types a title
+   means that service, and dev questions alone rarely show it;
+2. confidence: a logistic map from the best logit and its margin over the runner-up to "the top
+   candidate is right" (questions that must be refused are negatives), fitted on out-of-fold
+   logits (5 folds by question) so it sees the ranker's errors on questions it was not fitted on;
+3. answer threshold: the lowest confidence at which the out-of-fold answers of the dev questions (not
+   the names) are right ≥ 98% overall and ≥ 97% in each language;
+4. clarify threshold: the plausibility two or three candidates must reach for a "which one?",
+   chosen to maximise right choices minus twice the wrong ones among the unanswered.
+
+The out-of-fold figures per language are printed: they are the ablation on dev.
 """
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
 
 from assistant.pipeline import Context, Turn
-from assistant.routing import CALIBRATIONS, Calibration, Evidence, service_evidence
+from assistant.corpus import Catalogue
+from assistant.guardrails import Label, label_question
+from assistant.routing import (FEATURES, LEG_FEATURES, LEGS, Ranked, Router, RoutingFit, candidate_features,
+                               confidence_inputs, legs_key, named_service)
+from assistant.service_index import ServiceIndex, load_portal_pages
 from evals.dataset import LANGS, EvalQuestion, load_questions
-from evals.systems import default_sources, eval_settings, indexed_assistant, variant
+from evals.systems import default_sources, eval_settings, indexed_assistant
 
-FEATURES = ("dense", "lexical", "agreement", "share")
-L2 = 1.0
+# The sets of legs fitted: ours, each leg left out, and the single-retriever baselines.
+CONFIGS = [
+    ("dense", "lexical", "names", "chars"),
+    ("lexical", "names", "chars"),
+    ("dense", "names", "chars"),
+    ("dense", "lexical", "chars"),
+    ("dense", "lexical", "names"),
+    ("dense", "lexical"),
+    ("dense",),
+    ("lexical",),
+]
+TARGET_PRECISION = 0.98
+LANG_PRECISION = 0.97
+FOLDS = 5
+MIN_NAME_HITS = 20
+NAME_WEIGHT = 0.3  # a name asked verbatim teaches the ranker, but citizens' questions should decide its weights
+C = 1.0
 
 
 @dataclass
 class Sample:
     question: EvalQuestion
-    top: Evidence | None
-    correct: bool
+    codes: list[str]
+    x: np.ndarray  # one row per candidate, FEATURES order
+    y: np.ndarray
+    reaches_router: bool = True  # the question guardrail does not answer it first
+
+    def features(self, i: int) -> dict[str, float]:
+        return dict(zip(FEATURES, self.x[i]))
 
 
-def features(ev: Evidence | None, center: float) -> list[float]:
-    if ev is None:
-        return [0.0, 0.0, 0.0, 0.0]
-    dense = ev.dense - center if ev.dense is not None else 0.0
-    return [dense, min(ev.lexical, 12.0), float(ev.agree), ev.share]  # exactly as Calibration.confidence
+def retrieval_mode(legs: tuple[str, ...]) -> str:
+    if "dense" in legs and "lexical" in legs:
+        return "hybrid"
+    return "dense" if "dense" in legs else "lexical"
 
 
-def collect(assistant, questions: list[EvalQuestion]) -> list[Sample]:
-    """The pipeline's own steps up to routing, without the question guardrail: routing is calibrated to refuse
-    off-topic questions on its own too, not only those the guardrail's patterns know."""
+def search_contexts(assistant, questions: list[EvalQuestion], mode: str) -> list[Context]:
+    """The pipeline's steps up to routing, in one retrieval mode."""
     pipeline = assistant.pipeline
-    samples = []
+    settings = assistant.settings
+    out = []
     for q in questions:
         ctx = Context(question=q.question, history=[Turn(t["role"], t["content"]) for t in q.history],
                       audience=q.audience)
         for name, step in pipeline.steps:
             if name == "route" or ctx.answer is not None:
                 break
-            if name != "label_question":
+            if name == "retrieve":
+                ctx.hits = assistant.retriever.search(ctx.search_query, audience=ctx.audience, k=settings.retrieve_k,
+                                                      mode=mode)
+            elif name != "label_question":
                 step(ctx)
-        evidence = service_evidence(ctx.hits, assistant.catalogue)
-        top = evidence[0] if evidence else None
-        samples.append(Sample(q, top, bool(top and top.code in q.expected_services)))
+        out.append(ctx)
+    return out
+
+
+def samples_for(assistant, contexts: list[Context], questions: list[EvalQuestion], legs: tuple[str, ...]
+                ) -> list[Sample]:
+    index = assistant.router.index
+    samples = []
+    for ctx, q in zip(contexts, questions):
+        feats = candidate_features(ctx.hits, ctx.search_query, assistant.catalogue, index, legs)
+        codes = list(feats)
+        x = np.array([[feats[c][k] for k in FEATURES] for c in codes]) if codes else np.zeros((0, len(FEATURES)))
+        y = np.array([1.0 if c in q.expected_services else 0.0 for c in codes])
+        label = label_question(ctx.question, q.audience)
+        samples.append(Sample(q, codes, x, y, label in (Label.GENUINE, Label.PERSONAL_ACCOUNT)))
     return samples
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = L2) -> np.ndarray:
-    """Weights (bias first) by Newton's method on the L2-penalised log-likelihood (bias not penalised)."""
-    x = np.hstack([np.ones((len(x), 1)), x])
-    w = np.zeros(x.shape[1])
-    penalty = np.full(x.shape[1], l2)
-    penalty[0] = 0.0
-    for _ in range(50):
-        p = 1 / (1 + np.exp(-x @ w))
-        grad = x.T @ (p - y) + penalty * w
-        hess = x.T @ (x * (p * (1 - p))[:, None]) + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w
+def fit_ranker(samples: list[Sample]) -> LogisticRegression:
+    used = [s for s in samples if len(s.codes)]
+    x = np.vstack([s.x for s in used])
+    y = np.concatenate([s.y for s in used])
+    weight = np.concatenate([np.full(len(s.codes), NAME_WEIGHT if s.question.kind == "name" else 1.0) for s in used])
+    return LogisticRegression(C=C, max_iter=5000).fit(x, y, sample_weight=weight)
 
 
-def accuracy_at(samples: list[Sample], conf: np.ndarray, threshold: float) -> dict[str, float]:
-    """Share of questions handled right at a threshold (expected service answered, or refused when expected)."""
-    right: dict[str, list[bool]] = {}
-    for s, c in zip(samples, conf):
-        answered = c >= threshold
-        right.setdefault(s.question.lang, []).append((not answered) if s.question.should_refuse
-                                                     else bool(answered and s.correct))
-    acc = {lang: round(float(np.mean(v)), 3) for lang, v in right.items()}
-    return {"overall": round(float(np.mean([ok for v in right.values() for ok in v])), 3), **acc}
+def confidence_row(s: Sample, logits: np.ndarray) -> dict[str, float]:
+    order = np.argsort(-logits)
+    return confidence_inputs([float(logits[i]) for i in order], s.features(int(order[0])))
 
 
-def choose_threshold(samples: list[Sample], conf: np.ndarray) -> tuple[float, dict]:
-    """The threshold with the best dev accuracy plus half the worst language's accuracy."""
-    best = (-1.0, 0.5, {})
-    for t in np.arange(0.05, 0.95, 0.01):
-        acc = accuracy_at(samples, conf, float(t))
-        objective = acc["overall"] + 0.5 * min(v for k, v in acc.items() if k != "overall")
-        if objective > best[0] + 1e-9:
-            best = (objective, round(float(t), 2), acc)
-    return best[1], best[2]
+def fit_legs(samples: list[Sample]) -> tuple[RoutingFit, dict]:
+    """Ranker on all of dev; confidence and thresholds from out-of-fold logits, over the questions that reach
+    the router (what the question guardrail answers never gets this far)."""
+    oof: list[np.ndarray | None] = [None] * len(samples)
+    groups = [s.question.id for s in samples]
+    for train, held in GroupKFold(n_splits=FOLDS).split(np.zeros(len(samples)), groups=groups):
+        model = fit_ranker([samples[i] for i in train])
+        for i in held:
+            oof[i] = model.decision_function(samples[i].x) if len(samples[i].codes) else np.zeros(0)
+    ranker = fit_ranker(samples)
+    # confidence: P(top candidate right | best logit, margin)
+    rows, labels = [], []
+    for s, logits in zip(samples, oof):
+        if not len(logits) or not s.reaches_router or s.question.kind == "name":
+            continue
+        rows.append(confidence_row(s, logits))
+        labels.append(float(s.y[int(np.argmax(logits))] > 0))
+    names = list(rows[0])
+    conf_model = LogisticRegression(C=C, max_iter=5000).fit(np.array([[r[k] for k in names] for r in rows]),
+                                                            np.array(labels))
+    confidence = {"bias": float(conf_model.intercept_[0]), **dict(zip(names, map(float, conf_model.coef_[0])))}
+    fit = RoutingFit(weights={k: round(float(w), 4) for k, w in zip(FEATURES, ranker.coef_[0])},
+                     bias=round(float(ranker.intercept_[0]), 4), confidence={k: round(v, 4) for k, v in confidence.items()},
+                     answer_threshold=0.5, clarify_threshold=0.3)
+    kept = [i for i, s in enumerate(samples) if s.reaches_router and s.question.kind != "name"]
+    samples, oof = [samples[i] for i in kept], [oof[i] for i in kept]
+    if "names" in legs_of(samples):
+        fit.name_share = choose_name_share(samples)
+    outcomes = [_outcome(s, logits, fit) for s, logits in zip(samples, oof)]
+    fit.answer_threshold = choose_answer_threshold(samples, outcomes)
+    fit.clarify_threshold = choose_clarify_threshold(samples, outcomes, fit.answer_threshold)
+    return fit, oof_report(samples, outcomes, fit)
 
 
-def fit_mode(samples: list[Sample], center: float) -> tuple[Calibration, float, dict]:
-    x = np.array([features(s.top, center) for s in samples])
-    y = np.array([1.0 if s.correct else 0.0 for s in samples])
-    used = x.std(axis=0) > 1e-9  # a leg the mode does not have carries no information
-    scale = np.where(used, x.std(axis=0), 1.0)
-    w = fit_logistic(x[:, used] / scale[used], y)
-    weights = np.zeros(len(FEATURES))
-    weights[used] = w[1:] / scale[used]
-    calibration = Calibration(bias=round(float(w[0]), 3), dense=round(float(weights[0]), 3), dense_center=center,
-                              lexical=round(float(weights[1]), 3), agreement=round(float(weights[2]), 3),
-                              share=round(float(weights[3]), 3))
-    conf = np.array([calibration.confidence(*(s.top.dense, s.top.lexical, s.top.agree, s.top.share)) if s.top else 0.0
-                     for s in samples])
-    threshold, accuracy = choose_threshold(samples, conf)
-    return calibration, threshold, accuracy, conf
+def legs_of(samples: list[Sample]) -> set[str]:
+    """The legs whose features are not all zero (a left-out leg's are)."""
+    x = np.vstack([s.x for s in samples if len(s.codes)])
+    return {leg for leg, keys in LEG_FEATURES.items() if np.abs(x[:, [FEATURES.index(k) for k in keys]]).sum() > 0}
+
+
+def ranked_of(s: Sample, logits: np.ndarray) -> list[Ranked]:
+    return sorted((Ranked(c, float(l), 0.0, s.features(i)) for i, (c, l) in enumerate(zip(s.codes, logits))),
+                  key=lambda r: r.logit, reverse=True)
+
+
+def choose_name_share(samples: list[Sample]) -> float:
+    """The lowest share of the question a unique whole name must cover for "the name wins" to be right
+    ≥ TARGET_PRECISION on dev (and to fire at least MIN_NAME_HITS times)."""
+    for share in np.arange(0.1, 1.0, 0.05):
+        fired = [s for s in samples if len(s.codes) and named_service(ranked_of(s, np.zeros(len(s.codes))), share)]
+        right = [s for s in fired if s.question.expected_services and
+                 named_service(ranked_of(s, np.zeros(len(s.codes))), share).code in s.question.expected_services]
+        if len(fired) >= MIN_NAME_HITS and len(right) / len(fired) >= TARGET_PRECISION:
+            return round(float(share), 2)
+    return 1.01
+
+
+def _outcome(s: Sample, logits: np.ndarray, fit: RoutingFit) -> dict:
+    if not len(logits):
+        return {"conf": 0.0, "top_right": False, "plausible": []}
+    named = named_service(ranked_of(s, logits), fit.name_share)
+    if named is not None:  # as Router.decide: the name goes first and is answered
+        return {"conf": 1.0, "top_right": named.code in s.question.expected_services,
+                "plausible": [(1.0, named.code in s.question.expected_services)]}
+    order = np.argsort(-logits)
+    conf = fit.top_confidence([float(logits[i]) for i in order], s.features(int(order[0])))
+    plausible = [(1 / (1 + np.exp(-float(logits[i]))), bool(s.y[i] > 0)) for i in order[:3]]
+    return {"conf": conf, "top_right": bool(s.y[order[0]] > 0), "plausible": plausible}
+
+
+def choose_answer_threshold(samples: list[Sample], outcomes: list[dict]) -> float:
+    """The lowest threshold at which the answered questions are right ≥ TARGET_PRECISION overall and
+    ≥ LANG_PRECISION in each language (one language has too few dev questions to ask 99% of it alone)."""
+    for t in np.arange(0.30, 0.995, 0.01):
+        answered = [(s, o) for s, o in zip(samples, outcomes) if o["conf"] >= t]
+        if not answered or np.mean([o["top_right"] for _, o in answered]) < TARGET_PRECISION:
+            continue
+        if all(np.mean([o["top_right"] for s, o in answered if s.question.lang == lang]) >= LANG_PRECISION
+               for lang in LANGS if any(s.question.lang == lang for s, _ in answered)):
+            return round(float(t), 2)
+    return 0.99
+
+
+def choose_clarify_threshold(samples: list[Sample], outcomes: list[dict], answer_t: float) -> float:
+    best = (-1e9, 0.5)
+    for c in np.arange(0.05, 0.9, 0.01):
+        score = 0
+        for s, o in zip(samples, outcomes):
+            if o["conf"] >= answer_t:
+                continue
+            choices = [right for p, right in o["plausible"] if p >= c]
+            if len(choices) >= 2:
+                score += 1 if any(choices) else -2
+        if score > best[0]:
+            best = (score, round(float(c), 2))
+    return best[1]
+
+
+def oof_report(samples: list[Sample], outcomes: list[dict], fit: RoutingFit) -> dict:
+    """Out-of-fold figures on dev per language: ranked top-1, answered, answered-right, answered-wrong,
+    clarified, refusal recall."""
+    report = {}
+    for lang in (*LANGS, "all"):
+        pairs = [(s, o) for s, o in zip(samples, outcomes) if lang == "all" or s.question.lang == lang]
+        routable = [(s, o) for s, o in pairs if not s.question.should_refuse]
+        refuse = [(s, o) for s, o in pairs if s.question.should_refuse]
+        answered = [(s, o) for s, o in pairs if o["conf"] >= fit.answer_threshold]
+        clarified = [(s, o) for s, o in pairs if o["conf"] < fit.answer_threshold
+                     and sum(p >= fit.clarify_threshold for p, _ in o["plausible"]) >= 2]
+        report[lang] = {
+            "n": len(pairs),
+            "ranked_top1": _r(sum(o["top_right"] for _, o in routable), len(routable)),
+            "top1": _r(sum(o["top_right"] for _, o in answered), len(routable)),
+            "answered_wrong": _r(sum(not o["top_right"] for _, o in answered), len(answered)),
+            "clarified": _r(len(clarified), len(pairs)),
+            "refusal_recall": _r(sum(o["conf"] < fit.answer_threshold for _, o in refuse), len(refuse)),
+        }
+    return report
+
+
+def _r(num: float, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def name_questions(catalogue: Catalogue, portal_pages) -> list[EvalQuestion]:
+    """Each service's official names asked verbatim: catalogue titles (kk/ru/en) and portal Kazakh titles."""
+    out = []
+    for code, entry in sorted(catalogue.by_code.items()):
+        for lang, title in sorted(entry.title.items()):
+            out.append(EvalQuestion(f"name-{code}-{lang}", lang, title, [code], kind="name"))
+    for page in load_portal_pages(portal_pages):
+        if page["code"] in catalogue and page.get("title_kk"):
+            out.append(EvalQuestion(f"portal-{page['code']}", "kk", page["title_kk"], [page["code"]], kind="name"))
+    return out
 
 
 def main(args) -> int:
-    questions = load_questions(args.dataset)
     if "test" in args.dataset.name:
         print("refusing to fit on a test split: fit on dev, report on test", file=sys.stderr)
         return 2
     settings = eval_settings(args.data_dir)
-    ours = indexed_assistant(settings, args.sources or default_sources(settings), ingest=not args.no_ingest,
-                             progress=not args.quiet)
-    from assistant.service import Assistant
-
-    for mode in ("hybrid", "dense", "lexical"):
-        assistant = ours if mode == "hybrid" else Assistant(variant(settings, mode), store=ours.store)
-        samples = collect(assistant, questions)
-        center = CALIBRATIONS.get(mode, Calibration()).dense_center
-        calibration, threshold, accuracy, conf = fit_mode(samples, center)
-        routable = [s for s in samples if not s.question.should_refuse]
-        per_lang = {lang: round(float(np.mean([s.correct for s in routable if s.question.lang == lang])), 3)
-                    for lang in LANGS}
-        print(f"{mode}: {len(samples)} questions ({len(routable)} routable); top candidate right on "
-              f"{np.mean([s.correct for s in routable]):.3f} {per_lang}")
-        print(f'    "{mode}": {calibration!r},')
-        print(f"    threshold {threshold}  dev accuracy at it: {accuracy}; at the configured "
-              f"{assistant.settings.answer_threshold}: {accuracy_at(samples, conf, assistant.settings.answer_threshold)}")
+    dev = load_questions(args.dataset)
+    questions = dev + name_questions(Catalogue.load(settings.corpus_dir), settings.portal_pages)
+    catalogue = Catalogue.load(settings.corpus_dir)
+    router = Router(catalogue, ServiceIndex.build(catalogue, settings.portal_pages), RoutingFit.untrained(), LEGS)
+    assistant = indexed_assistant(settings, args.sources or default_sources(settings), ingest=not args.no_ingest,
+                                  progress=not args.quiet, router=router)
+    contexts = {mode: search_contexts(assistant, questions, mode) for mode in ("hybrid", "dense", "lexical")}
+    fits, reports = {}, {}
+    for legs in CONFIGS:
+        samples = samples_for(assistant, contexts[retrieval_mode(legs)], questions, legs)
+        fit, report = fit_legs(samples)
+        fits[legs_key(legs)], reports[legs_key(legs)] = fit, report
+        print(f"{legs_key(legs):28s} answer≥{fit.answer_threshold:.2f} clarify≥{fit.clarify_threshold:.2f}  "
+              + "  ".join(f"{lang}: rank {r['ranked_top1']} top1 {r['top1']} wrong {r['answered_wrong']} "
+                          f"clar {r['clarified']}" for lang, r in report.items()))
+    if args.write:
+        payload = {
+            "fitted_on": str(args.dataset), "fitted": date.today().isoformat(), "questions": len(dev),
+            "names": len(questions) - len(dev),
+            "legs": list(LEGS), "features": list(FEATURES),
+            "fits": {k: fit.__dict__ for k, fit in fits.items()},
+            "dev_out_of_fold": reports,
+        }
+        settings.routing_model.write_text(json.dumps(payload, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {settings.routing_model}")
     return 0

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 
 # The JSON of a run has exactly these keys (issue 7): groups, then metrics in each group.
 GROUPS = ("overall", "by_lang", "by_kind")
-METRICS = ("n", "top1", "top3", "refusal_precision", "refusal_recall", "citation_valid", "staff_leaks", "p50_ms",
-           "p95_ms")
+METRICS = ("n", "top1", "top3", "ranked_top1", "answered_wrong", "clarified", "clarified_right", "refusal_precision",
+           "refusal_recall", "citation_valid", "staff_leaks", "p50_ms", "p95_ms")
 _MARKER_NUMBERS = re.compile(r"\[(\d+)\]")
 _STAFF_LINE_MIN = 40  # a staff sentence this long showing up verbatim in a public answer is a leak
 
@@ -48,6 +48,7 @@ class RowResult:
     hints: list[str]  # services suggested on a refusal
     candidates: list[str]  # the router's ranked candidates, whatever the outcome
     declined: bool
+    clarified: bool  # asked "which of these?" instead of answering
     status: str
     detected_lang: str
     latency_ms: float
@@ -64,6 +65,11 @@ class RowResult:
         if self.should_refuse:
             return None
         return any(code in self.expected for code in self.routed[:k])
+
+    @property
+    def answered_wrong(self) -> bool:
+        """Answered with a service that is not an expected one (or answered what must be refused)."""
+        return bool(self.routed) and not self.declined and self.routed[0] not in self.expected
 
 
 class IndexOracle:
@@ -109,12 +115,14 @@ class IndexOracle:
 
 
 def declined(answer: Answer) -> bool:
-    """No service offered as the answer: a refusal (perhaps with hints), an error, or a reply without a service.
+    """No service offered as the answer: a refusal (perhaps with hints), a clarification (choices, not an
+    answer), an error, or a reply without a service.
 
     A guardrail reply that still routes (a question about the citizen's own account gets the
     services that show it) counts as routed.
     """
-    return answer.refused or answer.status in (Status.ERROR, Status.UNANSWERABLE_NO_SOURCES) or not answer.services
+    return (answer.refused or answer.status in (Status.ERROR, Status.UNANSWERABLE_NO_SOURCES, Status.CLARIFICATION)
+            or not answer.services)
 
 
 def citation_report(answer: Answer, oracle: IndexOracle, audience: str) -> tuple[bool, list[str]]:
@@ -155,7 +163,7 @@ def evaluate(assistant: Assistant, questions: list[EvalQuestion], progress: bool
             id=q.id, lang=q.lang, kind=q.kind, audience=q.audience, question=q.question,
             expected=q.expected_services, routed=[] if is_declined else codes, hints=codes if is_declined else [],
             candidates=[c["code"] for c in answer.metrics.get("candidates", [])],
-            declined=is_declined, status=getattr(answer.status, "value", str(answer.status)),
+            declined=is_declined, clarified=answer.status == Status.CLARIFICATION, status=getattr(answer.status, "value", str(answer.status)),
             detected_lang=answer.lang, latency_ms=round(latency, 2), citation_valid=valid, faithfulness=faithful,
             staff_leak=q.audience != "staff" and oracle.leaks_staff(answer), problems=problems,
         ))
@@ -173,6 +181,7 @@ def metrics(rows: list[RowResult]) -> dict:
     """The issue's nine numbers for one group of rows (None where the group has no such rows)."""
     routable = [r for r in rows if not r.should_refuse]
     answered = [r for r in rows if not r.declined]
+    clarified = [r for r in rows if r.clarified]
     tp = sum(1 for r in rows if r.declined and r.should_refuse)
     fp = sum(1 for r in rows if r.declined and not r.should_refuse)
     fn = sum(1 for r in rows if not r.declined and r.should_refuse)
@@ -181,6 +190,12 @@ def metrics(rows: list[RowResult]) -> dict:
         "n": len(rows),
         "top1": _ratio(sum(bool(r.hit(1)) for r in routable), len(routable)),
         "top3": _ratio(sum(bool(r.hit(3)) for r in routable), len(routable)),
+        # the router's first candidate, whether it answered, asked or declined: what ranking alone achieves
+        "ranked_top1": _ratio(sum(bool(r.candidates[:1] and r.candidates[0] in r.expected) for r in routable),
+                              len(routable)),
+        "answered_wrong": _ratio(sum(r.answered_wrong for r in answered), len(answered)),
+        "clarified": _ratio(len(clarified), len(rows)),
+        "clarified_right": _ratio(sum(any(c in r.expected for c in r.hints) for r in clarified), len(clarified)),
         "refusal_precision": _ratio(tp, tp + fp),
         "refusal_recall": _ratio(tp, tp + fn),
         "citation_valid": _ratio(sum(bool(r.citation_valid) for r in answered), len(answered)),

@@ -20,14 +20,13 @@ EVAL_DATA_DIR = PROJECT_ROOT / ".data" / "eval"
 # name → what it is (README and report use these words)
 SYSTEMS = {
     "ours": "hybrid: multilingual-e5-small + BM25 (Kazakh-aware), RRF, calibrated routing",
-    "lexical": "lexical only: BM25 leg of ours, calibrated routing",
-    "dense": "dense only: multilingual-e5-small leg of ours, calibrated routing",
+    "lexical": "lexical only: BM25 leg of ours, its own fitted router",
+    "dense": "dense only: multilingual-e5-small leg of ours, its own fitted router",
     "naive": "naive Chroma setup: English all-MiniLM-L6-v2, dense only, top hit always answered",
 }
 BASELINES = ("lexical", "dense", "naive")
-# Each ablation gets its own calibration (assistant/routing.py CALIBRATIONS) and threshold, fitted on dev
-# by `python -m evals fit` exactly as ours is, so the comparison is of retrievers, not of tuning effort.
-BASELINE_THRESHOLDS = {"dense": 0.23, "lexical": 0.35}
+# Each baseline and ablation gets its own ranker, confidence and thresholds (assistant/routing_model.json),
+# fitted on dev by `python -m evals fit --write` exactly as ours is: the comparison is of evidence, not of tuning.
 
 
 def default_sources(settings: Settings) -> list[Path]:
@@ -49,10 +48,10 @@ def cache_path(settings: Settings) -> Path:
     return settings.embedding_cache or settings.data_dir / "embedding_cache.sqlite"
 
 
-def indexed_assistant(settings: Settings, sources: list[Path], ingest: bool = True, progress: bool = True
-                      ) -> Assistant:
+def indexed_assistant(settings: Settings, sources: list[Path], ingest: bool = True, progress: bool = True,
+                      router=None) -> Assistant:
     """An assistant over `sources`, brought up to date incrementally (cached vectors cost nothing)."""
-    assistant = Assistant(settings)
+    assistant = Assistant(settings, router=router)
     if ingest:
         report: IngestReport = assistant.ingest(sources, progress=progress)
         log.info("eval index %s: %s", settings.data_dir, report.summary())
@@ -65,10 +64,14 @@ def variant(settings: Settings, name: str) -> Settings:
     if name in ("ours", "hybrid"):
         return settings
     if name in ("lexical", "dense"):
-        threshold = BASELINE_THRESHOLDS[name]
-        return settings.model_copy(update={"retrieval_mode": name, "route_threshold": threshold,
-                                           "answer_threshold": threshold})
+        return settings.model_copy(update={"retrieval_mode": name, "routing_legs": [name]})
     raise ValueError(f"unknown system {name!r}")
+
+
+def legs_variant(settings: Settings, legs: list[str]) -> Settings:
+    """Ours with only these routing legs (the ablation); retrieval drops a leg the router does not use."""
+    mode = "hybrid" if {"dense", "lexical"} <= set(legs) else ("dense" if "dense" in legs else "lexical")
+    return settings.model_copy(update={"retrieval_mode": mode, "routing_legs": list(legs)})
 
 
 @contextmanager
@@ -81,7 +84,8 @@ def naive_assistant(settings: Settings, sources: list[Path], progress: bool = Tr
     try:
         naive = settings.model_copy(update={
             "data_dir": tmp, "embedding_cache": cache_path(settings), "embedder": "sentence-transformers",
-            "embedder_model_path": None, "retrieval_mode": "dense", "route_threshold": 0.0, "answer_threshold": 0.0,
+            "embedder_model_path": None, "retrieval_mode": "dense", "routing_legs": ["dense"], "answer_threshold": 0.0,
+            "clarify_threshold": 1.01,
         })
         yield indexed_assistant(naive, sources, ingest=True, progress=progress)
     finally:

@@ -50,8 +50,10 @@ def index_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def assistant(index_dir) -> Assistant:
-    """The real assistant over the whole corpus/ in a throw-away store."""
-    instance = Assistant(make_settings(index_dir))
+    """The real assistant over the whole corpus/ and, when present, the official acts (what the evaluation and the
+    fitted router see) in a throw-away store."""
+    extra = [REGULATIONS] if REGULATIONS.is_dir() else []
+    instance = Assistant(make_settings(index_dir, extra_sources=extra))
     report = instance.ingest(progress=False)
     assert report.ok, report.errors
     return instance

@@ -69,3 +69,31 @@ def test_health_reports_each_dependency(live_server):
 def test_web_ui_is_served_at_root(live_server):
     r = httpx.get(f"{live_server}/", timeout=30)
     assert r.status_code == 200 and "gradio" in r.text.lower()
+
+
+def clarifying_question(live_server) -> tuple[str, dict]:
+    """One of the near-twin questions of tests/test_routing_trust.py that the app answers with a clarification."""
+    from tests.test_routing_trust import CLARIFYING_CANDIDATES
+
+    for lang, question in CLARIFYING_CANDIDATES:
+        body = httpx.post(f"{live_server}/api/ask", json={"question": question, "lang": lang}, timeout=60).json()
+        if body["status"] == "clarification":
+            return question, body
+    pytest.fail("no clarification among the candidates")
+
+
+def test_clarification_then_a_choice_answers_about_the_chosen_service(live_server):
+    question, body = clarifying_question(live_server)
+    assert body["refused"] is False and body["sources"] == [] and body["stopped_by"] == "route"
+    assert 2 <= len(body["services"]) <= 3
+    choice = body["services"][-1]
+    history = [{"role": "user", "content": question}, {"role": "assistant", "content": body["answer"]}]
+    chosen = httpx.post(f"{live_server}/api/ask", json={"question": question, "lang": body["lang"], "history": history,
+                                                        "service": choice["code"]}, timeout=60).json()
+    assert chosen["status"] == "answered" and chosen["stopped_by"] == "finish"
+    assert chosen["services"][0]["code"] == choice["code"] and chosen["sources"]
+
+
+def test_an_unknown_chosen_service_is_a_422(live_server):
+    r = httpx.post(f"{live_server}/api/ask", json={"question": "справка", "service": "no_such_code"}, timeout=30)
+    assert r.status_code == 422 and "no_such_code" in r.json()["message"]

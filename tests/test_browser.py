@@ -12,7 +12,8 @@ import pytest
 
 from assistant.settings import PROJECT_ROOT
 from assistant.ui import EXAMPLES_BY_LANG
-from evals.browser import ask, browser_available, choose_language, chromium, last_answer, open_ui, sign_in_as_staff
+from evals.browser import (IDLE, ask, browser_available, choose_language, chromium, last_answer, open_ui,
+                           sign_in_as_staff)
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(browser_available() is not None,
                                                    reason=browser_available() or "")]
@@ -158,3 +159,29 @@ def test_staff_sign_in_shows_staff_content_and_a_citizen_session_does_not(browse
     assert "as a citizen" in citizen.inner_text("#staff-status")
     clerk.context.close()
     citizen.context.close()
+
+
+def test_a_clarification_shows_buttons_and_a_click_answers_about_that_service(browser, live_server):
+    from tests.test_routing_trust import CLARIFYING_CANDIDATES
+
+    page = open_ui(browser, live_server)
+    for lang, question in CLARIFYING_CANDIDATES:
+        ask(page, question)
+        if page.locator("#choice-0").is_visible():
+            break
+    else:
+        pytest.fail("no clarification among the candidates")
+    assert page.locator("#choice-1").is_visible()
+    title = page.locator("#choice-1").inner_text().strip()
+    assert title and title in last_answer(page)
+    assert page.inner_text("#sources").strip() == ""  # a question back, not an answer
+    before = page.locator("#chat [data-testid='bot']").count()
+    page.click("#choice-1")
+    page.wait_for_function("([n]) => document.querySelectorAll(\"#chat [data-testid='bot']\").length > n", arg=[before])
+    page.wait_for_function(IDLE)
+    page.wait_for_timeout(300)
+    assert re.search(r"\[\d+\]", last_answer(page))
+    assert page.locator("#sources a").count() >= 1
+    assert title in page.inner_text("#service-card")
+    assert not page.locator("#choice-0").is_visible()  # answered: the choices are gone
+    page.context.close()

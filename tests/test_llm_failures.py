@@ -77,7 +77,8 @@ def test_a_refusal_stays_a_refusal_and_the_model_is_not_asked(assistant, index_d
         llm = openai_assistant(assistant, index_dir, server.url)
         unsupported = llm.ask("Как получить лицензию на вылов осетра?")  # in scope, but nothing in the corpus
         off_topic = llm.ask("Какая погода будет завтра в Алматы?")  # stopped by a guardrail
-    assert unsupported.refused and unsupported.status.value == "unanswerable_no_sources"
+    # nothing in the corpus: declined, or at most "which of these?" — never an answer, and no model call
+    assert unsupported.status.value in ("unanswerable_no_sources", "clarification") and not unsupported.sources
     assert off_topic.refused and off_topic.status.value == "guardrail"
     assert server.requests == 0 and unsupported.fallback is None and off_topic.fallback is None
 

@@ -24,8 +24,8 @@ HERE = Path(__file__).resolve().parent
 CATALOGUE = HERE.parents[2] / "shared" / "data" / "egov" / "egov_services_ru.csv"
 SPLITS = ("dev", "test")
 LANGS = ("kk", "ru", "en")
-KINDS = ("routing", "fact", "out_of_scope", "injection", "staff_only", "followup")
-EMPTY_KINDS = {"out_of_scope", "injection", "staff_only"}
+KINDS = ("routing", "fact", "out_of_scope", "out_of_catalogue", "injection", "staff_only", "followup")
+EMPTY_KINDS = {"out_of_scope", "out_of_catalogue", "injection", "staff_only"}
 MIN_PER_FILE = 160
 MIN_PER_LANG_PER_FILE = 50
 
