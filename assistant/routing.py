@@ -190,7 +190,7 @@ class RouteDecision:
 def named_service(ranked: list[Ranked], min_share: float) -> Ranked | None:
     """The one candidate whose whole name the question contains and covers most of it (≥ min_share);
     None when there is none or two names tie."""
-    named = sorted((r for r in ranked if r.features.get("exact")), key=lambda r: r.features["exact_share"],
+    named = sorted((r for r in ranked if r.features.get("exact_share", 0.0) > 0), key=lambda r: r.features["exact_share"],
                    reverse=True)
     if not named or named[0].features["exact_share"] < min_share:
         return None

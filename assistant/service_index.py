@@ -52,7 +52,7 @@ class Name:
     kind: str  # "title" | "keyword" | "portal"
     text: str
     stems: frozenset[str]
-    phrase: str  # char_text form, for whole-name containment
+    phrase: str  # plain_text form, for whole-name containment
 
 
 @dataclass
@@ -60,8 +60,8 @@ class NameEvidence:
     """What the names say about one service for one question."""
 
     coverage: float = 0.0  # best IDF-weighted share of a name's stems found in the question
-    exact: bool = False  # a whole title/keyword (≥ 2 stems, or one long word) occurs in the question
-    exact_share: float = 0.0  # how much of the question the longest such name covers (1.0: the question is the name)
+    exact: bool = False  # a whole title/keyword occurs in the question, or all stems of a name of ≥ 2 words
+    exact_share: float = 0.0  # how much of the question the longest whole name (or all-stems title) covers
     title_coverage: float = 0.0  # the same, over official titles only
     chars: float = 0.0  # n-gram cosine of the question and the service's names
     chars_rank: int | None = None
@@ -87,7 +87,7 @@ class ServiceIndex:
             text = (text or "").strip()
             stems = frozenset(t for t in document_tokens(text, lang) if t not in STOPWORDS and len(t) > 1)
             if stems:
-                names.append(Name(code, lang, kind, text, stems, char_text(text)))
+                names.append(Name(code, lang, kind, text, stems, plain_text(text)))
 
         for code, entry in catalogue.by_code.items():
             for lang, title in entry.title.items():
@@ -117,7 +117,7 @@ class ServiceIndex:
         self.idf = {stem: math.log(1 + n / len(codes)) for stem, codes in services_with.items()}
         texts = defaultdict(list)
         for name in self.names:
-            texts[name.code].append(name.phrase)
+            texts[name.code].append(char_text(name.text))
         docs = [" | ".join(texts.get(code, [])) for code in self.codes]
         self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1)
         self._matrix = self._vectorizer.fit_transform(docs)
@@ -127,8 +127,8 @@ class ServiceIndex:
         leg's best `top_chars` services."""
         found: dict[str, NameEvidence] = {}
         q_stems = set(query_tokens(question))
-        q_phrase = char_text(question)
-        q_len = len(plain_text(question))  # how much of what the citizen typed a name covers
+        q_phrase = plain_text(question)
+        q_len = len(q_phrase)  # how much of what the citizen typed a name covers
         candidates = {i for stem in q_stems for i in self._by_stem.get(stem, ())}
         for i in candidates:
             name = self.names[i]
@@ -139,11 +139,15 @@ class ServiceIndex:
             ev.coverage = max(ev.coverage, got)
             if name.kind in ("title", "portal"):
                 ev.title_coverage = max(ev.title_coverage, got)
-            if (len(name.stems) >= 2 or len(name.phrase) >= 9) and name.phrase.strip() and name.phrase in q_phrase:
+            whole = name.phrase in q_phrase and (len(name.stems) >= 2 or len(name.phrase) >= 9)
+            # near-exact: every stem of a name of two or more words, in any inflection ("справку о несудимости")
+            if whole or (got >= 0.999 and len(name.stems) >= 2):
                 ev.exact = True
+            # a whole name, or every stem of an official title of two or more words, covering part of the question
+            if whole or (got >= 0.999 and len(name.stems) >= 2 and name.kind in ("title", "portal")):
                 ev.exact_share = max(ev.exact_share, min(len(name.phrase) / q_len, 1.0))
         if self._vectorizer is not None:
-            scores = (self._matrix @ self._vectorizer.transform([q_phrase]).T).toarray().ravel()
+            scores = (self._matrix @ self._vectorizer.transform([char_text(question)]).T).toarray().ravel()
             for rank, j in enumerate(np.argsort(-scores)[:top_chars]):
                 if scores[j] <= 0:
                     break
