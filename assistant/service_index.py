@@ -5,8 +5,9 @@ the portal lists for it should get that service whatever the passages say. Two l
 
 - names: the share of a title's or keyword's stems (IDF-weighted) that the question contains, and
   whether the whole name occurs in it; Kazakh stems come from the lexical leg's normaliser.
-- chars: character n-grams (scikit-learn `TfidfVectorizer(analyzer="char_wb")`) over every name of
-  a service in all languages. Kazakh agglutinates: "тіркеуге", "тіркелу", "тіркеуді" share n-grams
+- chars: character n-grams (TF-IDF over word-bounded 2–5-grams, as scikit-learn's
+  `TfidfVectorizer(analyzer="char_wb", sublinear_tf=True)` computes them) over every name of a service
+  in all languages. Kazakh agglutinates: "тіркеуге", "тіркелу", "тіркеуді" share n-grams
   where whole-word stems miss, and typos or missing Kazakh letters cost a few n-grams, not the word.
 
 Names come from the catalogue (ru/kk/en titles and keywords) and, when present, the portal's own
@@ -23,7 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from assistant.corpus import Catalogue
 from assistant.lexical import STOPWORDS, document_tokens, fold, query_tokens, transliterate
@@ -75,8 +75,7 @@ class ServiceIndex:
     codes: list[str]
     idf: dict[str, float] = field(default_factory=dict)
     _by_stem: dict[str, list[int]] = field(default_factory=dict)
-    _vectorizer: TfidfVectorizer | None = None
-    _matrix: object = None
+    _ngrams: "CharNgrams | None" = None
     _position: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -119,8 +118,7 @@ class ServiceIndex:
         for name in self.names:
             texts[name.code].append(char_text(name.text))
         docs = [" | ".join(texts.get(code, [])) for code in self.codes]
-        self._vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1)
-        self._matrix = self._vectorizer.fit_transform(docs)
+        self._ngrams = CharNgrams(docs)
 
     def evidence(self, question: str, top_chars: int = 8) -> dict[str, NameEvidence]:
         """Per service: name coverage and exact names (every service that shares a stem) and the n-gram
@@ -146,8 +144,8 @@ class ServiceIndex:
             # a whole name, or every stem of an official title of two or more words, covering part of the question
             if whole or (got >= 0.999 and len(name.stems) >= 2 and name.kind in ("title", "portal")):
                 ev.exact_share = max(ev.exact_share, min(len(name.phrase) / q_len, 1.0))
-        if self._vectorizer is not None:
-            scores = (self._matrix @ self._vectorizer.transform([char_text(question)]).T).toarray().ravel()
+        if self._ngrams is not None:
+            scores = self._ngrams.scores(char_text(question))
             for rank, j in enumerate(np.argsort(-scores)[:top_chars]):
                 if scores[j] <= 0:
                     break
@@ -162,6 +160,49 @@ class ServiceIndex:
     def sources(self) -> Counter:
         """How many names each source gave (health and the README)."""
         return Counter(name.kind for name in self.names)
+
+
+class CharNgrams:
+    """TF-IDF cosine over word-bounded character 2–5-grams (sublinear tf, smoothed idf, L2 norm).
+
+    Our own rather than scikit-learn's TfidfVectorizer, which computes the same: scikit-learn's wheels
+    bring their own OpenMP runtime, and loaded beside llama.cpp's (ASSISTANT_LLM=llamacpp) in one process
+    the two crash it (a segmentation fault in `llama_decode`, seen in tests/test_llm_local.py).
+    """
+
+    def __init__(self, docs: list[str], sizes: range = range(2, 6)):
+        self.sizes = sizes
+        counts = [self._grams(d) for d in docs]
+        df: Counter = Counter(g for c in counts for g in c)
+        n = len(docs)
+        self.idf = {g: math.log((1 + n) / (1 + k)) + 1 for g, k in df.items()}
+        self.postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self.n = n
+        for i, c in enumerate(counts):
+            for g, w in self._weights(c).items():
+                self.postings[g].append((i, w))
+
+    def _grams(self, text: str) -> Counter:
+        grams: Counter = Counter()
+        for word in text.split():
+            padded = f" {word} "
+            for size in self.sizes:
+                if len(padded) < size:
+                    break
+                grams.update(padded[i:i + size] for i in range(len(padded) - size + 1))
+        return grams
+
+    def _weights(self, counts: Counter) -> dict[str, float]:
+        w = {g: (1 + math.log(c)) * self.idf[g] for g, c in counts.items() if g in self.idf}
+        norm = math.sqrt(sum(v * v for v in w.values())) or 1.0
+        return {g: v / norm for g, v in w.items()}
+
+    def scores(self, text: str) -> np.ndarray:
+        out = np.zeros(self.n)
+        for g, qw in self._weights(self._grams(text)).items():
+            for i, dw in self.postings.get(g, ()):
+                out[i] += qw * dw
+        return out
 
 
 def load_portal_pages(path: Path | None) -> list[dict]:
