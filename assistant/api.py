@@ -182,11 +182,17 @@ def create_api(assistant: Assistant) -> FastAPI:
     async def wrong_index(request: Request, exc: IndexModelMismatch):
         return _error(503, "index_mismatch", str(exc))
 
+    def unknown_service(body: AskRequest) -> JSONResponse | None:
+        """A clarification's choice must be a catalogue code: 422 before any work, as for other bad input."""
+        if body.service is None or body.service in assistant.catalogue:
+            return None
+        return _error(422, "invalid_request", f"service: no e-service with code {body.service!r} in the catalogue")
+
     @app.post("/api/ask", response_model=AskResponse, responses={**limited, 503: {"model": ErrorOut}})
     @_with_body(Ask)
     def ask(body: AskRequest, who: Caller = Depends(caller)):
-        if body.service is not None and body.service not in assistant.catalogue:
-            return _error(422, "invalid_request", f"service: no e-service with code {body.service!r} in the catalogue")
+        if (bad := unknown_service(body)) is not None:
+            return bad
         answer = assistant.ask(body.question, lang=body.lang, history=[t.model_dump() for t in body.history],
                                audience=who.audience, staff=who.staff, channel="api", service=body.service)
         return answer.public_dict()
@@ -197,8 +203,8 @@ def create_api(assistant: Assistant) -> FastAPI:
         **limited})
     @_with_body(Ask)
     def ask_stream(body: AskRequest, who: Caller = Depends(caller)):
-        if body.service is not None and body.service not in assistant.catalogue:
-            return _error(422, "invalid_request", f"service: no e-service with code {body.service!r} in the catalogue")
+        if (bad := unknown_service(body)) is not None:
+            return bad
         events = assistant.stream(body.question, lang=body.lang, history=[t.model_dump() for t in body.history],
                                   audience=who.audience, staff=who.staff, channel="api", service=body.service)
         return StreamingResponse(_sse(events), media_type="text/event-stream",

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from assistant.corpus import Catalogue
 from assistant.embeddings import build_embeddings
+from assistant.routing import Router, RoutingModelMissing, legs_key, load_fits
+from assistant.service_index import ServiceIndex
 from assistant.settings import Settings
 from assistant.store import VectorStore
 
@@ -22,3 +25,16 @@ def build_generator(settings: Settings) -> LLMGenerator | None:
     from assistant.generators import LLMGenerator, build_chat_model
 
     return LLMGenerator(settings, build_chat_model(settings), settings.llm)
+
+
+def build_router(settings: Settings, catalogue: Catalogue) -> Router:
+    """The router for the configured legs, with its fitted weights and thresholds."""
+    legs = settings.active_legs()
+    fits = load_fits(settings.routing_model)
+    key = legs_key(legs)
+    if key not in fits:
+        raise RoutingModelMissing(f"{settings.routing_model} has no fit for the legs {key!r}; "
+                                  f"fitted: {sorted(fits)}. Run `python -m evals fit --write`.")
+    index = ServiceIndex.build(catalogue, settings.portal_pages) if {"names", "chars"} & set(legs) else None
+    return Router(catalogue, index, fits[key], legs, settings.route_top_n, settings.answer_threshold,
+                  settings.clarify_threshold)

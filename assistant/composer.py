@@ -206,12 +206,6 @@ class CardComposer:
                     lines.append(f"{plain} [{n}]")
                     return
 
-    def life_event(self, question: str, hits: list[Hit]) -> Hit | None:
-        """The life situation a "what do I do?" question is about, when one is among the retrieved chunks."""
-        if not any(fold(c) in fold(question.lower()) for c in LIFE_EVENT_CUES):
-            return None
-        return next((h for h in hits if h.meta.get("kind") == "situation"), None)
-
     def _situation_hit(self, hits: list[Hit], lang: str, question: str = "",
                        services: list[RoutedService] | None = None) -> Hit | None:
         """A life situation answers when the citizen asks what to do, or when it ranks near the top and its

@@ -118,7 +118,7 @@ class AnswerPipeline:
                 raise  # the API answers these with 503 and its own message
             except Exception:
                 log.exception("pipeline step %s failed", name)
-                ctx.answer = Answer(ERROR_REPLY[ctx.lang or "ru"], ctx.lang or "ru", True, Status.ERROR)
+                ctx.answer = self._error(ctx)
             ctx.timings[name] = round((time.perf_counter() - t0) * 1000, 2)
             if ctx.answer is not None:
                 stopped_by = name
@@ -126,7 +126,7 @@ class AnswerPipeline:
         answer = ctx.answer
         if answer is None:  # a step list without `finish`: a programming error, still an answer for the citizen
             log.error("no step set an answer")
-            answer = Answer(ERROR_REPLY[ctx.lang or "ru"], ctx.lang or "ru", True, Status.ERROR)
+            answer = self._error(ctx)
         answer.stopped_by = stopped_by
         answer.label = ctx.label
         if ctx.pii:
@@ -266,6 +266,12 @@ class AnswerPipeline:
         draft = ctx.draft
         ctx.answer = Answer(draft.text, ctx.lang, False, Status.ANSWERED, draft.services, draft.sources,
                             generator=draft.generator, fallback=draft.fallback)
+
+    @staticmethod
+    def _error(ctx: Context) -> Answer:
+        """What the citizen gets when something inside failed: the 1414 contact, in their language if known."""
+        lang = ctx.lang or "ru"
+        return Answer(ERROR_REPLY[lang], lang, True, Status.ERROR)
 
     def _clarification(self, ctx: Context, choices: list[RoutedService]) -> Answer:
         """One short question in the citizen's language; the choices go out as `services` (buttons in the UI)."""

@@ -4,8 +4,7 @@ Four legs give evidence per service: the retrieved chunks' dense and lexical ran
 retriever found), the services' names (exact and near-exact titles and keywords) and character
 n-grams over those names (assistant/service_index.py). A linear ranker fitted on the dev split
 (`python -m evals fit --write` → assistant/routing_model.json) scores every candidate; a second
-logistic map turns the best score and its margin over the runner-up into P(the top service is
-right). Then:
+logistic map turns the best score into P(the top service is right). Then:
 
 - answer: P ≥ the fitted answer threshold (chosen on dev so that what is answered is right ≥ 98%);
 - clarify: not certain, but two or three services are each plausible: ask which one;
@@ -128,7 +127,7 @@ class RoutingFit:
 
     weights: dict[str, float]
     bias: float
-    confidence: dict[str, float]  # bias, top, margin
+    confidence: dict[str, float]  # bias and one weight per input of `confidence_inputs`
     answer_threshold: float
     clarify_threshold: float
     # A question that contains exactly one service's whole title or keyword, covering at least this share of
@@ -138,20 +137,20 @@ class RoutingFit:
     @classmethod
     def untrained(cls) -> "RoutingFit":
         """Zero weights: what `python -m evals fit` starts from (it only reads the features)."""
-        return cls({}, 0.0, {"bias": 0.0, "top": 0.0, "margin": 0.0}, 1.0, 1.0)
+        return cls({}, 0.0, {"bias": 0.0, "top": 0.0}, 1.0, 1.0)
 
     def logit(self, features: dict[str, float]) -> float:
         return self.bias + sum(self.weights.get(k, 0.0) * v for k, v in features.items())
 
-    def top_confidence(self, logits: list[float], features: dict[str, float]) -> float:
+    def top_confidence(self, logits: list[float]) -> float:
         """P(the top candidate is right); `logits` best first."""
         z = self.confidence["bias"]
-        for name, value in confidence_inputs(logits, features).items():
+        for name, value in confidence_inputs(logits).items():
             z += self.confidence.get(name, 0.0) * value
         return _sigmoid(z)
 
 
-def confidence_inputs(logits: list[float], features: dict[str, float]) -> dict[str, float]:
+def confidence_inputs(logits: list[float]) -> dict[str, float]:
     """What the confidence reads: the top logit alone. The margin over the runner-up and the top
     candidate's own features were tried (evals/fit_calibration.py) and took negative weights on dev —
     they are already inside the logit — so the confidence stays a monotone map of the ranker's score."""
@@ -222,7 +221,7 @@ class Router:
     def confidence(self, ranked: list[Ranked]) -> float:
         if not ranked:
             return 0.0
-        return self.fit.top_confidence([r.logit for r in ranked], ranked[0].features)
+        return self.fit.top_confidence([r.logit for r in ranked])
 
     def service(self, code: str, lang: str, score: float) -> RoutedService:
         entry = self.catalogue.get(code)

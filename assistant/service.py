@@ -9,14 +9,13 @@ from typing import Callable, Iterator
 
 from assistant.answer import Answer
 from assistant.audit import AuditLog
-from assistant.components import build_generator, build_store
+from assistant.components import build_generator, build_router, build_store
 from assistant.composer import CardComposer
 from assistant.corpus import Catalogue
 from assistant.ingestion import IngestReport, Ingestor
 from assistant.pipeline import AnswerPipeline, Context, Turn
 from assistant.retrieval import HybridRetriever
-from assistant.routing import Router, RoutingModelMissing, legs_key, load_fits
-from assistant.service_index import ServiceIndex
+from assistant.routing import Router
 from assistant.settings import Settings
 from assistant.staff import StaffRegistry
 from assistant.store import VectorStore
@@ -94,16 +93,3 @@ class Assistant:
             yield kind, value
             if kind == "final":
                 return
-
-
-def build_router(settings: Settings, catalogue: Catalogue) -> Router:
-    """The router for the configured legs, with its fitted weights and thresholds."""
-    legs = settings.active_legs()
-    fits = load_fits(settings.routing_model)
-    key = legs_key(legs)
-    if key not in fits:
-        raise RoutingModelMissing(f"{settings.routing_model} has no fit for the legs {key!r}; "
-                                  f"fitted: {sorted(fits)}. Run `python -m evals fit --write`.")
-    index = ServiceIndex.build(catalogue, settings.portal_pages) if {"names", "chars"} & set(legs) else None
-    return Router(catalogue, index, fits[key], legs, settings.route_top_n, settings.answer_threshold,
-                  settings.clarify_threshold)

@@ -157,10 +157,6 @@ class ServiceIndex:
                     ev.chars = float(scores[self._position[code]])
         return found
 
-    def sources(self) -> Counter:
-        """How many names each source gave (health and the README)."""
-        return Counter(name.kind for name in self.names)
-
 
 class CharNgrams:
     """TF-IDF cosine over word-bounded character 2–5-grams (sublinear tf, smoothed idf, L2 norm).

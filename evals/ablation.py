@@ -7,7 +7,6 @@ ablation.md (the README's table) into --out.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from assistant.routing import legs_key
 from assistant.service import Assistant

@@ -35,8 +35,8 @@ from sklearn.model_selection import GroupKFold
 from assistant.pipeline import Context, Turn
 from assistant.corpus import Catalogue
 from assistant.guardrails import Label, label_question
-from assistant.routing import (FEATURES, LEG_FEATURES, LEGS, Ranked, Router, RoutingFit, candidate_features,
-                               confidence_inputs, legs_key, named_service)
+from assistant.routing import (FEATURES, LEGS, Ranked, Router, RoutingFit, candidate_features, confidence_inputs,
+                               legs_key, named_service)
 from assistant.service_index import ServiceIndex, load_portal_pages
 from evals.dataset import LANGS, EvalQuestion, load_questions
 from evals.systems import default_sources, eval_settings, indexed_assistant
@@ -120,12 +120,7 @@ def fit_ranker(samples: list[Sample]) -> LogisticRegression:
     return LogisticRegression(C=C, max_iter=5000).fit(x, y, sample_weight=weight)
 
 
-def confidence_row(s: Sample, logits: np.ndarray) -> dict[str, float]:
-    order = np.argsort(-logits)
-    return confidence_inputs([float(logits[i]) for i in order], s.features(int(order[0])))
-
-
-def fit_legs(samples: list[Sample]) -> tuple[RoutingFit, dict]:
+def fit_legs(samples: list[Sample], legs: tuple[str, ...]) -> tuple[RoutingFit, dict]:
     """Ranker on all of dev; confidence and thresholds from out-of-fold logits, over the questions that reach
     the router (what the question guardrail answers never gets this far)."""
     oof: list[np.ndarray | None] = [None] * len(samples)
@@ -135,12 +130,12 @@ def fit_legs(samples: list[Sample]) -> tuple[RoutingFit, dict]:
         for i in held:
             oof[i] = model.decision_function(samples[i].x) if len(samples[i].codes) else np.zeros(0)
     ranker = fit_ranker(samples)
-    # confidence: P(top candidate right | best logit, margin)
+    # confidence: P(top candidate right | its logit)
     rows, labels = [], []
     for s, logits in zip(samples, oof):
         if not len(logits) or not s.reaches_router or s.question.kind == "name":
             continue
-        rows.append(confidence_row(s, logits))
+        rows.append(confidence_inputs(sorted(map(float, logits), reverse=True)))
         labels.append(float(s.y[int(np.argmax(logits))] > 0))
     names = list(rows[0])
     conf_model = LogisticRegression(C=C, max_iter=5000).fit(np.array([[r[k] for k in names] for r in rows]),
@@ -151,18 +146,12 @@ def fit_legs(samples: list[Sample]) -> tuple[RoutingFit, dict]:
                      answer_threshold=0.5, clarify_threshold=0.3)
     kept = [i for i, s in enumerate(samples) if s.reaches_router and s.question.kind != "name"]
     samples, oof = [samples[i] for i in kept], [oof[i] for i in kept]
-    if "names" in legs_of(samples):
+    if "names" in legs:
         fit.name_share = choose_name_share(samples)
     outcomes = [_outcome(s, logits, fit) for s, logits in zip(samples, oof)]
     fit.answer_threshold = choose_answer_threshold(samples, outcomes)
     fit.clarify_threshold = choose_clarify_threshold(samples, outcomes, fit.answer_threshold)
     return fit, oof_report(samples, outcomes, fit)
-
-
-def legs_of(samples: list[Sample]) -> set[str]:
-    """The legs whose features are not all zero (a left-out leg's are)."""
-    x = np.vstack([s.x for s in samples if len(s.codes)])
-    return {leg for leg, keys in LEG_FEATURES.items() if np.abs(x[:, [FEATURES.index(k) for k in keys]]).sum() > 0}
 
 
 def ranked_of(s: Sample, logits: np.ndarray) -> list[Ranked]:
@@ -173,10 +162,12 @@ def ranked_of(s: Sample, logits: np.ndarray) -> list[Ranked]:
 def choose_name_share(samples: list[Sample]) -> float:
     """The lowest share of the question a unique whole name must cover for "the name wins" to be right
     ≥ TARGET_PRECISION on dev (and to fire at least MIN_NAME_HITS times)."""
+    ranked = [ranked_of(s, np.zeros(len(s.codes))) for s in samples if len(s.codes)]  # the rule reads features only
+    expected = [s.question.expected_services for s in samples if len(s.codes)]
     for share in np.arange(0.1, 1.0, 0.05):
-        fired = [s for s in samples if len(s.codes) and named_service(ranked_of(s, np.zeros(len(s.codes))), share)]
-        right = [s for s in fired if s.question.expected_services and
-                 named_service(ranked_of(s, np.zeros(len(s.codes))), share).code in s.question.expected_services]
+        named = [(named_service(r, share), e) for r, e in zip(ranked, expected)]
+        fired = [(n, e) for n, e in named if n is not None]
+        right = [n for n, e in fired if n.code in e]
         if len(fired) >= MIN_NAME_HITS and len(right) / len(fired) >= TARGET_PRECISION:
             return round(float(share), 2)
     return 1.01
@@ -190,7 +181,7 @@ def _outcome(s: Sample, logits: np.ndarray, fit: RoutingFit) -> dict:
         return {"conf": 1.0, "top_right": named.code in s.question.expected_services,
                 "plausible": [(1.0, named.code in s.question.expected_services)]}
     order = np.argsort(-logits)
-    conf = fit.top_confidence([float(logits[i]) for i in order], s.features(int(order[0])))
+    conf = fit.top_confidence([float(logits[i]) for i in order])
     plausible = [(1 / (1 + np.exp(-float(logits[i]))), bool(s.y[i] > 0)) for i in order[:3]]
     return {"conf": conf, "top_right": bool(s.y[order[0]] > 0), "plausible": plausible}
 
@@ -276,7 +267,7 @@ def main(args) -> int:
     fits, reports = {}, {}
     for legs in CONFIGS:
         samples = samples_for(assistant, contexts[retrieval_mode(legs)], questions, legs)
-        fit, report = fit_legs(samples)
+        fit, report = fit_legs(samples, legs)
         fits[legs_key(legs)], reports[legs_key(legs)] = fit, report
         print(f"{legs_key(legs):28s} answer≥{fit.answer_threshold:.2f} clarify≥{fit.clarify_threshold:.2f}  "
               + "  ".join(f"{lang}: rank {r['ranked_top1']} top1 {r['top1']} wrong {r['answered_wrong']} "
