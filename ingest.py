@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
 
     settings = Settings()
-    paths = args.paths or [settings.corpus_dir, *settings.extra_sources]
+    paths = args.paths or settings.sources()
     try:
         report = Ingestor(settings, build_store(settings)).run(paths, rebuild=args.rebuild, progress=not args.quiet)
     except (IndexModelMismatch, StoreUnavailable, FileNotFoundError) as exc:

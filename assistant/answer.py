@@ -28,15 +28,18 @@ class Source:
     doc_id: str
     text: str = field(repr=False, default="")
     audience: str = "public"
+    kind: str = ""
+    date: str = ""  # a card's check date, an act's edition, the portal crawl: how fresh the quoted text is
 
     def public_dict(self) -> dict:
-        return {"n": self.n, "title": self.title, "section": self.section, "url": self.url, "doc_id": self.doc_id}
+        return {"n": self.n, "title": self.title, "section": self.section, "url": self.url, "doc_id": self.doc_id,
+                "kind": self.kind, "date": self.date}
 
     @classmethod
     def from_record(cls, n: int, record: Record) -> "Source":
         m = record.meta
         return cls(n, m.get("title", ""), m.get("section", ""), m.get("url", ""), m.get("doc_id", ""), record.text,
-                   m.get("audience", "public"))
+                   m.get("audience", "public"), m.get("kind", ""), str(m.get("effective_date", "") or ""))
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Answer:
     rephrased_question: str | None = None
     metrics: dict = field(default_factory=dict)
     stopped_by: str = ""  # the pipeline step that produced this answer (`finish` for a normal answer)
+    basis: str = ""  # what an answer quotes: "card" (a service card or life situation) or "act" (an act's standard)
 
     def public_dict(self) -> dict:
         return {
@@ -67,4 +71,5 @@ class Answer:
             "label": self.label,
             "rephrased_question": self.rephrased_question,
             "stopped_by": self.stopped_by,
+            "basis": self.basis,
         }

@@ -13,6 +13,13 @@ _HEADING = re.compile(r"^(#{1,4})\s+(.*\S)\s*$")
 _ANCHOR = re.compile(r'<a id="p(\d+)"></a>')
 _POINT = re.compile(r"^\s*(\d+)\\?\.\s")
 _TAG = re.compile(r"<[^>]+>")
+_TABLE = re.compile(r"<table>(.*?)</table>", re.S)
+_ROW = re.compile(r"<tr>(.*?)</tr>", re.S)
+_CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
+_ROW_NUMBER = re.compile(r"^\s*(\d+)\.?\s*$")
+_STRONG = re.compile(r"<strong>(.*?)</strong>", re.S)
+_STANDARD_WORDS = ("стандарт", "требован", "талап")
+STANDARD = {"ru": "Стандарт государственной услуги", "kk": "Мемлекеттік көрсетілетін қызмет стандарты"}
 
 
 @dataclass
@@ -41,6 +48,22 @@ def clean_markdown(text: str) -> str:
     text = text.replace("\u200b", "").replace("\ufeff", "")
     text = re.sub(r"[ \t]{2,}", " ", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def standard_rows(table: str) -> tuple[str, list[tuple[str, str, str]]] | None:
+    """The service standard every act of a service carries (a table of numbered requirements: term, fee,
+    documents, grounds for refusal…): its title and rows (point number, requirement, what the act says).
+    None for any other table."""
+    rows = []
+    for row in _ROW.findall(table):
+        cells = _CELL.findall(row)
+        number = _ROW_NUMBER.match(clean_markdown(cells[0])) if len(cells) >= 3 else None
+        if number:
+            rows.append((number.group(1), clean_markdown(cells[1]), clean_markdown("\n".join(cells[2:]))))
+    if len(rows) < 5:
+        return None
+    strong = _STRONG.search(table)
+    return (clean_markdown(strong.group(1)) if strong else ""), rows
 
 
 def _sections(text: str) -> list[tuple[list[str], str]]:
@@ -79,7 +102,7 @@ class StructuredChunker:
 
     def chunk(self, doc: SourceDocument) -> list[Chunk]:
         if doc.kind == "regulation":
-            pieces = self._regulation_pieces(doc.text)
+            pieces = self._regulation_pieces(doc.text, doc.lang)
         elif doc.kind == "catalogue":
             pieces = [("", doc.text)]
         else:
@@ -94,23 +117,42 @@ class StructuredChunker:
         """A card's sections stay whole: each answers one kind of question (cost, term, documents)."""
         return [(path[-1] if path else "", body) for path, body in _sections(text)]
 
-    def _regulation_pieces(self, text: str) -> list[tuple[str, str]]:
-        """Acts split at chapters and numbered points; neighbouring short points are merged."""
+    def _regulation_pieces(self, text: str, lang: str = "ru") -> list[tuple[str, str]]:
+        """Acts split at chapters and numbered points; neighbouring short points are merged. A service
+        standard is split at its rows, so that "п. 3" (the term) is one citable piece."""
         pieces: list[tuple[str, str]] = []
-        for path, body in _sections(text):
+        for path, section_body in _sections(text):
             heading = _short(path[-1]) if path else ""
-            points = self._points(body)
-            group: list[tuple[str, str]] = []
-            size = 0
-            for number, point_text in points:
-                if group and size + len(point_text) > self.max_chars:
-                    pieces.append(self._point_group(heading, group))
-                    group, size = [], 0
-                group.append((number, point_text))
-                size += len(point_text)
-            if group:
-                pieces.append(self._point_group(heading, group))
+            parts = _TABLE.split(section_body)  # text, table, text, table, …
+            for i, body in enumerate(parts):
+                standard = standard_rows(body) if i % 2 else None
+                if standard:
+                    pieces.extend(self._standard_pieces(path[-1] if path else "", standard, lang))
+                elif body.strip():
+                    self._point_pieces(heading, body if i % 2 == 0 else f"<table>{body}</table>", pieces)
         return [(s, clean_markdown(b)) for s, b in pieces if clean_markdown(b)]
+
+    def _standard_pieces(self, heading: str, standard: tuple[str, list[tuple[str, str, str]]],
+                         lang: str) -> list[tuple[str, str]]:
+        title, rows = standard
+        if not title:
+            title = heading if any(w in heading.lower() for w in _STANDARD_WORDS) else STANDARD.get(lang, STANDARD["ru"])
+        quoted = re.search(r"«.+»", title)  # the service's name says which of an act's standards this is
+        name = _short(quoted.group(0) if quoted else title, 70)
+        return [(f"{name} · п. {number}. {_short(requirement, 60)}", f"{number}. {requirement}\n{content}")
+                for number, requirement, content in rows]
+
+    def _point_pieces(self, heading: str, body: str, pieces: list[tuple[str, str]]) -> None:
+        group: list[tuple[str, str]] = []
+        size = 0
+        for number, point_text in self._points(body):
+            if group and size + len(point_text) > self.max_chars:
+                pieces.append(self._point_group(heading, group))
+                group, size = [], 0
+            group.append((number, point_text))
+            size += len(point_text)
+        if group:
+            pieces.append(self._point_group(heading, group))
 
     @staticmethod
     def _points(body: str) -> list[tuple[str, str]]:

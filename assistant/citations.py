@@ -8,6 +8,7 @@ from assistant.answer import Source
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _LINK_LINE = re.compile(r"^(?:[^:]{1,40}):\s*(https?://\S+)$")
+_DATE_LINE = re.compile(r"^(?:[^:]{1,60}):\s*(\d{4}-\d{2}(?:-\d{2})?)$")
 _LABEL = re.compile(r"^\*\*[^*]{1,80}\*\*:?$")
 _BULLET = re.compile(r"^(?:[-*•]\s+|\d+[.)]\s+)")
 
@@ -47,7 +48,7 @@ def sentences(text: str) -> list[str]:
 def check_citations(answer: str, sources: list[Source], strict_verbatim: bool = True) -> CitationReport:
     """Every [n] must resolve; a cited sentence must appear in its source (verbatim when strict).
 
-    Lines with no marker may only be labels (`**Cost**`). Links must be the cited source's URL.
+    Lines with no marker may only be labels (`**Cost**`). Links must be the cited source's URL, dates its date.
     """
     by_n = {s.n: s for s in sources}
     report = CitationReport()
@@ -70,6 +71,13 @@ def check_citations(answer: str, sources: list[Source], strict_verbatim: bool = 
                 report.supported += 1
             else:
                 report.problems.append(f"link not from a cited source: {link.group(1)}")
+            continue
+        date = _DATE_LINE.match(bare)
+        if date:
+            if any(date.group(1) == by_n[n].date for n in numbers):
+                report.supported += 1
+            else:
+                report.problems.append(f"date not of a cited source: {date.group(1)}")
             continue
         if not strict_verbatim or any(normalise(bare) in normalise(by_n[n].text) for n in numbers):
             report.supported += 1

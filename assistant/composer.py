@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from assistant.answer import Source
 from assistant.corpus import Catalogue
 from assistant.lexical import fold
-from assistant.messages import CANDIDATES, REFUSAL, SERVICE_LINK
+from assistant.messages import AS_OF, CANDIDATES, REFUSAL, SERVICE_LINK
 from assistant.retrieval import Hit
 from assistant.routing import RoutedService
 from assistant.store import Record, VectorStore
@@ -80,6 +80,7 @@ class Draft:
     generator: str = "composer"  # the generator asked; with `fallback` set, the text is the composer's
     fallback: str | None = None
     metrics: dict = field(default_factory=dict)  # e.g. the LLM's first-token and total latency
+    basis: str = "card"  # "act": quoted from an act's service standard (no e-service fits), see assistant/acts.py
 
 
 class _Citer:
@@ -121,6 +122,17 @@ def quote_document(records: list[Record]) -> tuple[str, list[Source]]:
             lines += ["", f"**{record.meta['section']}**"]
         lines.extend(f"{s} [{n}]" for s in _sentences(record.body))
     return "\n".join(lines).strip(), citer.sources
+
+
+def date_lines(sources: list[Source], lang: str) -> list[str]:
+    """One line per quoted document saying how fresh its text is (check date, act edition, crawl month)."""
+    lines, seen = [], set()
+    for source in sources:
+        if source.doc_id in seen or not source.date or source.kind not in AS_OF:
+            continue
+        seen.add(source.doc_id)
+        lines.append(f"{AS_OF[source.kind][lang]}: {source.date} [{source.n}]")
+    return lines
 
 
 class CardComposer:
@@ -166,7 +178,7 @@ class CardComposer:
             lines.append(f"{link_source.body.split('.')[0]}. [{n}]")
             self._quote_regulation(hits, top.code, intents, lang, citer, lines)
         n = citer.cite(link_source)
-        lines += ["", f"{SERVICE_LINK[lang]}: {link_source.meta['url']} [{n}]"]
+        lines += ["", *date_lines(citer.sources, lang), f"{SERVICE_LINK[lang]}: {link_source.meta['url']} [{n}]"]
         return Draft("\n".join(lines).strip(), citer.sources, services=services)
 
     def _quote_card(self, card: list[Record], intents: list[str], citer: _Citer, lines: list[str]) -> None:
@@ -226,6 +238,7 @@ class CardComposer:
         base = doc_id.rsplit("-", 1)[0]
         records = self._document(f"{base}-{lang}") or self._document(doc_id)
         text, sources = quote_document(records)
+        text = "\n".join([text, "", *date_lines(sources, lang)]).strip()
         codes = [c for c in records[0].service_codes if c in self.catalogue] if records else []
         # The path's services share the confidence of the routing that led to the situation.
         confidence = max((s.score for s in services), default=0.0)

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
+log = logging.getLogger(__name__)
 LANGS = ("kk", "ru", "en")
-KINDS = ("service", "regulation", "procedure", "faq", "situation", "catalogue")
+KINDS = ("service", "regulation", "procedure", "faq", "situation", "catalogue", "portal")
 AUDIENCES = ("public", "staff")
 REQUIRED_KEYS = ("id", "kind", "lang", "audience", "service_codes", "title", "source_url", "effective_date")
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.S)
@@ -249,6 +252,45 @@ def parse_regulation(path: Path, act_links: dict[str, list[str]]) -> SourceDocum
         effective_date=str(version),
         meta={"act": folder.name, "requisite": str(meta.get("requisite", "")), "approved_on": str(meta.get("approved_on", ""))},
     )
+
+
+# --- The portal's own service pages (../shared/data/egov/egov_portal_pages_kk.jsonl) -------
+
+PORTAL_SUFFIX = ".jsonl"
+
+
+def portal_documents(path: Path, known_codes: set[str], crawled: str = "") -> list[SourceDocument]:
+    """One document per service page (the file holds Kazakh pages), cited as the egov.kz page of its code.
+
+    A page whose code is not in our catalogue is still indexed and citable, but routes to no service."""
+    docs = []
+    for n, line in enumerate(_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            page = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CorpusError(path, f"line {n} is not JSON ({exc.msg})") from exc
+        if not isinstance(page, dict) or not page.get("code") or not page.get("url"):
+            raise CorpusError(path, f"line {n} has no code or url")
+        code = str(page["code"])
+        if not str(page["url"]).startswith("https://"):  # one crawled page holds a title where code and url go
+            log.warning("%s: line %d: url %r is not a web address; page skipped", path, n, str(page["url"])[:60])
+            continue
+        # The crawler stored line breaks as the two characters "\n".
+        steps = str(page.get("instructions_kk") or "").replace("\\n", "\n").strip()
+        keywords = ", ".join(page.get("keywords_kk") or [])
+        title = str(page.get("title_kk") or page.get("description_kk") or code).strip()
+        parts = [title, str(page.get("description_kk") or "").strip(), keywords and f"{keywords}.", steps]
+        docs.append(SourceDocument(
+            doc_id=f"portal-{code}-kk", kind="portal", lang="kk", audience="public", title=title,
+            text="\n\n".join(p for p in parts if p), source_url=str(page["url"]),
+            service_codes=[code] if code in known_codes else [], effective_date=crawled,
+            meta={"category": str(page.get("category_kk") or "")},
+        ))
+    if not docs:
+        raise CorpusError(path, "no portal pages in the file")
+    return docs
 
 
 def load_egov_csv(path: Path) -> list[dict]:

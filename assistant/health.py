@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import httpx
 
+from assistant.ingestion import source_key
 from assistant.settings import Settings
 
 REQUIRED = ("store", "embedder", "catalogue")
@@ -23,6 +24,18 @@ def check_store(assistant) -> dict:
         return {"ok": True, **backend, "public_chunks": assistant.store.count("public")}
     except Exception as exc:  # a health probe reports, never raises
         return {"ok": False, **backend, "error": str(exc)[:200]}
+
+
+def check_sources(assistant) -> dict:
+    """What the public index holds, per source (corpus/, the acts, the portal pages), and how old its texts are."""
+    roots = [source_key(p) for p in assistant.settings.sources()]
+    try:
+        sources = assistant.retriever.source_summary(roots)
+    except Exception as exc:  # reported by the store check too
+        return {"ok": False, "error": str(exc)[:200]}
+    missing = [r for r in roots if r not in {s["source"] for s in sources}]
+    dates = [s["oldest_date"] for s in sources if s["oldest_date"]]
+    return {"ok": bool(sources), "sources": sources, "not_indexed": missing, "oldest_source_date": min(dates, default=None)}
 
 
 def check_embedder(assistant) -> dict:
@@ -75,6 +88,7 @@ def health_report(assistant) -> tuple[int, dict]:
         "store": check_store(assistant),
         "embedder": check_embedder(assistant),
         "catalogue": {"ok": len(assistant.catalogue) > 0, "services": len(assistant.catalogue)},
+        "sources": check_sources(assistant),
         "llm": check_llm(assistant.settings),
     }
     if not all(checks[name]["ok"] for name in REQUIRED):

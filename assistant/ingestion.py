@@ -11,7 +11,9 @@ from tqdm import tqdm
 
 from assistant.chunking import Chunk, StructuredChunker
 from assistant.corpus import (
+    PORTAL_SUFFIX,
     REGULATION_FILES,
+    Catalogue,
     CorpusError,
     SourceDocument,
     SourceFile,
@@ -21,6 +23,7 @@ from assistant.corpus import (
     load_act_links,
     parse_markdown,
     parse_regulation,
+    portal_documents,
 )
 from assistant.settings import PROJECT_ROOT, Settings
 from assistant.store import AUDIENCES, VectorStore
@@ -80,7 +83,7 @@ def discover(paths: list[Path]) -> list[Path]:
                 continue
             if path.name in REGULATION_FILES and is_regulation_folder(path.parent):
                 found.append(path)
-            elif path.suffix == ".md" or (path.suffix in (".yaml", ".yml") and path.parent.name == "catalogue"):
+            elif path.suffix in (".md", PORTAL_SUFFIX) or (path.suffix in (".yaml", ".yml") and path.parent.name == "catalogue"):
                 found.append(path)
     return found
 
@@ -95,6 +98,13 @@ class Ingestor:
         self.act_links = load_act_links(settings.corpus_dir)
         links_file = settings.corpus_dir / "regulations.yaml"
         self._links_hash = file_hash(links_file) if links_file.is_file() else ""
+        self._known_codes: set[str] | None = None
+
+    def known_codes(self) -> set[str]:
+        """Catalogue codes: a portal page of another code is indexed but routes nowhere."""
+        if self._known_codes is None:
+            self._known_codes = set(Catalogue.load(self.settings.corpus_dir).by_code)
+        return self._known_codes
 
     def read(self, path: Path) -> SourceFile:
         """Parse one file into documents; raises CorpusError with the reason when unusable."""
@@ -105,6 +115,9 @@ class Ingestor:
             ).hexdigest()
         elif path.suffix in (".yaml", ".yml"):
             docs, digest = catalogue_documents(path), file_hash(path)
+        elif path.suffix == PORTAL_SUFFIX:
+            docs = portal_documents(path, self.known_codes(), self.settings.portal_crawled)
+            digest = hashlib.sha256((file_hash(path) + ",".join(sorted(self.known_codes()))).encode()).hexdigest()
         elif path.suffix == ".md":
             docs, digest = [parse_markdown(path)], file_hash(path)
         else:

@@ -26,6 +26,24 @@ ERROR_REPLY = {
     "қоңырау шалыңыз (қоңырау тегін).",
     "en": "An internal error stopped the answer. Please try again or call the 1414 contact centre (free of charge).",
 }
+# The date of each quoted text, by the kind of source (answers end with one line per dated document).
+AS_OF = {
+    "service": {"ru": "Карточка сверена с источниками", "kk": "Карточка дереккөздермен салыстырылған күн",
+                "en": "Card checked against its sources on"},
+    "situation": {"ru": "Описание сверено с источниками", "kk": "Сипаттама дереккөздермен салыстырылған күн",
+                  "en": "Checked against its sources on"},
+    "regulation": {"ru": "Текст акта в редакции от", "kk": "Актінің редакциясы", "en": "Act quoted as of the edition of"},
+    "portal": {"ru": "Страница портала по состоянию на", "kk": "Портал беті алынған күн",
+               "en": "Portal page as crawled in"},
+}
+# Answers quoted from an act's service standard (assistant/acts.py): a note in the assistant's voice, the link.
+ACT_NOTE = {"ru": "Это выдержка из официального акта; уточните на egov.kz или по номеру 1414",
+            "kk": "Ресми актіден үзінді; egov.kz порталынан немесе 1414 арқылы нақтылаңыз",
+            "en": "Quoted from the official act; check on egov.kz or call 1414"}
+ACT_OTHER_LANGUAGE = {"ru": "Акт есть только на казахском языке; помощь на русском — по номеру 1414",
+                      "kk": "Акт тек орыс тілінде бар; қазақ тілінде көмек — 1414 нөмірі арқылы",
+                      "en": "The act exists in Kazakh and Russian only; help in English: call 1414"}
+ACT_LINK = {"ru": "Текст акта", "kk": "Акт мәтіні", "en": "Text of the act"}
 SERVICE_LINK = {"ru": "Услуга на egov.kz", "kk": "egov.kz порталындағы қызмет", "en": "Service on egov.kz"}
 
 # Replies to questions labelled before retrieval (assistant/guardrails.py).

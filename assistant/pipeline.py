@@ -1,8 +1,8 @@
 """One answer = one pipeline of small named steps over a shared context (after GOV.UK Chat).
 
     redact_pii → detect_language → label_question → rephrase_followup → retrieve → screen_sources
-      → answer_personal_account → answer_staff_procedure → route → compose → generate → check_citations
-      → screen_answer → drop_staff_sources → finish
+      → answer_personal_account → answer_staff_procedure → route → answer_from_acts → compose → generate
+      → check_citations → screen_answer → drop_staff_sources → finish
 
 A step that must stop the flow sets `ctx.answer` (a refusal, a clarification or a guardrail reply); the
 runner stops there and records the step in `answer.stopped_by`. The normal answer is built by `finish`.
@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable
 
+from assistant.acts import ActAnswerer
 from assistant.answer import Answer, Status
 from assistant.citations import check_citations
 from assistant.composer import CardComposer, Draft
@@ -67,6 +68,7 @@ class Context:
     pii: list[str] = field(default_factory=list)  # kinds of personal data removed from the question
     chosen_service: str | None = None  # the citizen picked this service (a clarification's choice)
     confidence: float | None = None  # the router's P(the top service is right)
+    candidates_declined: list[RoutedService] = field(default_factory=list)  # hints for a refusal
 
 
 Step = Callable[[Context], None]
@@ -89,6 +91,7 @@ class AnswerPipeline:
         self.router = router
         self.composer = composer
         self.generator = generator
+        self.acts = ActAnswerer(composer.store, catalogue)
         self.steps: list[tuple[str, Step]] = [
             ("redact_pii", self.redact_pii),
             ("detect_language", self.detect_language),
@@ -99,6 +102,7 @@ class AnswerPipeline:
             ("answer_personal_account", self.answer_personal_account),
             ("answer_staff_procedure", self.answer_staff_procedure),
             ("route", self.route),
+            ("answer_from_acts", self.answer_from_acts),
             ("compose", self.compose),
             ("generate", self.generate),
             ("check_citations", self.check_citations),
@@ -212,16 +216,26 @@ class AnswerPipeline:
         elif decision.action == "clarify":
             ctx.answer = self._clarification(ctx, decision.services)
         else:
-            ctx.answer = self._refusal(ctx, decision.services)
+            ctx.candidates_declined = decision.services
+
+    def answer_from_acts(self, ctx: Context) -> None:
+        """No e-service fits: an act's service standard may still answer (a passport's term); else decline."""
+        if ctx.services:
+            return
+        ctx.draft = self.acts.answer(ctx.search_query, ctx.lang, ctx.hits)
+        if ctx.draft is None:
+            ctx.answer = self._refusal(ctx, ctx.candidates_declined)
 
     def compose(self, ctx: Context) -> None:
+        if ctx.draft is not None:  # quoted from an act
+            return
         ctx.draft = self.composer.compose(ctx.search_query, ctx.lang, ctx.hits, ctx.services)
         if ctx.draft.refused:
             ctx.answer = self._refusal(ctx, ctx.draft.services)
 
     def generate(self, ctx: Context) -> None:
         """With an LLM: its answer over the same sources, verified, else the composer's draft with the reason."""
-        if self.generator is None:
+        if self.generator is None or ctx.draft.basis == "act":  # an act's points are quoted, never paraphrased
             return
         ctx.draft = self.generator.answer(ctx.search_query, ctx.lang, ctx.hits, ctx.services, ctx.draft, ctx.on_token)
         ctx.timings.update({f"generate.{k}": v for k, v in ctx.draft.metrics.items() if v is not None})
@@ -265,7 +279,7 @@ class AnswerPipeline:
         """The normal answer: the checked draft with its services and sources."""
         draft = ctx.draft
         ctx.answer = Answer(draft.text, ctx.lang, False, Status.ANSWERED, draft.services, draft.sources,
-                            generator=draft.generator, fallback=draft.fallback)
+                            generator=draft.generator, fallback=draft.fallback, basis=draft.basis)
 
     @staticmethod
     def _error(ctx: Context) -> Answer:

@@ -19,9 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from assistant.corpus import REGULATION_FILES, SourceDocument, load_egov_csv, parse_markdown
-from assistant.settings import PROJECT_ROOT
-
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+from assistant.settings import PROJECT_ROOT, SHARED_DATA
 SOURCE_KINDS = ("catalogue", "portal")
 # Numbers that are never facts of a service: the contact centre, and list numbering (handled apart).
 ALWAYS_ALLOWED = {"1414"}
@@ -72,9 +70,9 @@ class Sources:
             for line in path.read_text(encoding="utf-8").splitlines():
                 if line.strip():
                     page = json.loads(line)
-                    pages[page["code"]] = "\n".join(
-                        [page.get("title_kk", ""), page.get("description_kk", ""),
-                         " ".join(page.get("keywords_kk") or []), page.get("instructions_kk", "")])
+                    text = "\n".join([page.get("title_kk", ""), page.get("description_kk", ""),
+                                      " ".join(page.get("keywords_kk") or []), page.get("instructions_kk", "")])
+                    pages[page["code"]] = text.replace("\\n", "\n")  # the crawler stored line breaks as "\n"
         return pages
 
     @lru_cache(maxsize=None)

@@ -84,6 +84,22 @@ class HybridRetriever:
         for audience in ("public", "staff"):
             self._lexical_index(audience)
 
+    def source_summary(self, roots: list[str], audience: str = "public") -> list[dict]:
+        """Per indexed source (a root as `source_key` names it): documents and the oldest date of their texts.
+
+        Read from the records the lexical index already holds, so a health probe costs no store query."""
+        groups: dict[str, dict] = {}
+        for record in self._lexical_index(audience).records.values():
+            path = str(record.meta.get("source", ""))
+            root = next((r for r in roots if path == r or path.startswith(r.rstrip("/") + "/")), "other")
+            group = groups.setdefault(root, {"docs": set(), "dates": set()})
+            group["docs"].add(record.meta.get("doc_id", ""))
+            if record.meta.get("effective_date"):
+                group["dates"].add(str(record.meta["effective_date"]))
+        return [{"source": root, "documents": len(g["docs"]), "oldest_date": min(g["dates"], default=None),
+                 "newest_date": max(g["dates"], default=None)}
+                for root, g in sorted(groups.items(), key=lambda kv: (kv[0] not in roots, roots.index(kv[0]) if kv[0] in roots else 0))]
+
     def search(self, query: str, audience: str = "public", k: int | None = None, mode: Mode = "hybrid") -> list[Hit]:
         k = k or self.settings.retrieve_k
         n = max(self.settings.candidate_k, k)

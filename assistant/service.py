@@ -41,7 +41,7 @@ class Assistant:
         self.audit = AuditLog.from_settings(settings)  # every staff query, append-only
 
     def ingest(self, paths: list[Path] | None = None, rebuild: bool = False, progress: bool = True) -> IngestReport:
-        paths = paths or [self.settings.corpus_dir, *self.settings.extra_sources]
+        paths = paths or self.settings.sources()
         report = Ingestor(self.settings, self.store).run(paths, rebuild=rebuild, progress=progress)
         for path, reason in report.errors:
             log.warning("skipped %s: %s", path, reason)

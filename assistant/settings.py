@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
 
 class Settings(BaseSettings):
@@ -20,9 +21,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / ".data", description="Index, caches and all state")
     corpus_dir: Path = Field(PROJECT_ROOT / "corpus", description="The project's own corpus")
     extra_sources: list[Path] = Field(
-        default_factory=list,
-        description="More folders to ingest on start (e.g. ../shared/data/regulations)",
+        default_factory=lambda: [SHARED_DATA / "regulations", SHARED_DATA / "egov" / "egov_portal_pages_kk.jsonl"],
+        description="Official sources indexed beside corpus/: the acts and the portal's pages (default ones that "
+                    "are absent are skipped; [] indexes corpus/ only)",
     )
+    portal_crawled: str = Field("2025-02", description="When the portal pages were crawled (their README); shown as "
+                                                       "the date of what an answer quotes from them")
     ingest_on_start: bool = True
 
     # Serving
@@ -70,7 +74,7 @@ class Settings(BaseSettings):
     answer_threshold: float | None = Field(None, description="Confidence to answer (unset: the fitted one)")
     clarify_threshold: float | None = Field(None, description="Plausibility of a choice in a clarification (unset: fitted)")
     portal_pages: Path | None = Field(
-        PROJECT_ROOT.parent / "shared" / "data" / "egov" / "egov_portal_pages_kk.jsonl",
+        SHARED_DATA / "egov" / "egov_portal_pages_kk.jsonl",
         description="The portal's Kazakh service pages: their titles and keywords route too (skipped when absent)",
     )
 
@@ -104,6 +108,12 @@ class Settings(BaseSettings):
     staff_tokens_file: Path | None = Field(None, description="Hashed staff tokens (default: DATA_DIR/staff_tokens.json)")
     audit_db: Path | None = Field(None, description="Append-only log of staff queries (default: DATA_DIR/audit.sqlite)")
 
+
+    def sources(self) -> list[Path]:
+        """What the app and the evaluation index: corpus/ and the extra sources. A default source that is
+        absent (no ../shared beside the project) is skipped; one the operator named must exist (ingest says so)."""
+        explicit = "extra_sources" in self.model_fields_set
+        return [self.corpus_dir, *(p for p in self.extra_sources if explicit or p.exists())]
 
     def active_legs(self) -> tuple[str, ...]:
         """The routing legs in use: a retrieval mode without a leg switches that leg off."""

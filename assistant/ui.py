@@ -44,7 +44,9 @@ def sources_markdown(answer: Answer) -> str:
     lines = [f"**{UI_TEXT['sources'][answer.lang]}**"]
     for s in answer.sources:
         section = f" — {s.section}" if s.section else ""
-        lines.append(f"{s.n}. [{s.title}]({s.url}){section}")
+        date = f" ({s.date})" if s.date else ""
+        title = f"[{s.title}]({s.url})" if s.url.startswith("http") else s.title
+        lines.append(f"{s.n}. {title}{section}{date}")
     return "\n".join(lines)
 
 

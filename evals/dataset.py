@@ -25,6 +25,7 @@ class EvalQuestion:
     kind: str = "routing"
     history: list[dict] = field(default_factory=list)
     expected_sources: list[str] = field(default_factory=list)
+    expected_acts: list[str] = field(default_factory=list)  # act folders whose standard answers it (no service does)
 
     @property
     def should_refuse(self) -> bool:
@@ -62,7 +63,16 @@ def parse_row(row: dict, where: str = "") -> EvalQuestion:
         kind=row.get("kind") or ("routing" if expected else "out_of_scope"),
         history=history,
         expected_sources=list(row.get("expected_sources") or []),
+        expected_acts=_acts(row.get("expected_acts"), where),
     )
+
+
+def _acts(value, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
+        raise DatasetError(f"{where}: expected_acts must be a list of act folder names (e.g. qriim--140840)")
+    return list(value)
 
 
 def load_questions(path: Path) -> list[EvalQuestion]:

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # The JSON of a run has exactly these keys (issue 7): groups, then metrics in each group.
 GROUPS = ("overall", "by_lang", "by_kind")
 METRICS = ("n", "top1", "top3", "ranked_top1", "answered_wrong", "clarified", "clarified_right", "refusal_precision",
-           "refusal_recall", "citation_valid", "staff_leaks", "p50_ms", "p95_ms")
+           "refusal_recall", "citation_valid", "act_answered", "act_wrong", "staff_leaks", "p50_ms", "p95_ms")
 _MARKER_NUMBERS = re.compile(r"\[(\d+)\]")
 _STAFF_LINE_MIN = 40  # a staff sentence this long showing up verbatim in a public answer is a leak
 
@@ -56,6 +56,8 @@ class RowResult:
     faithfulness: float | None
     staff_leak: bool
     problems: list[str] = field(default_factory=list)
+    expected_acts: list[str] = field(default_factory=list)
+    act: str | None = None  # the act folder an answer quoted, when no service fitted (assistant/acts.py)
 
     @property
     def should_refuse(self) -> bool:
@@ -125,6 +127,13 @@ def declined(answer: Answer) -> bool:
             or not answer.services)
 
 
+def quoted_act(answer: Answer) -> str | None:
+    """The act folder an answer from an act's standard quotes (`act-<folder>-<lang>`), else None."""
+    if answer.basis != "act" or not answer.sources:
+        return None
+    return answer.sources[0].doc_id.removeprefix("act-").rsplit("-", 1)[0]
+
+
 def citation_report(answer: Answer, oracle: IndexOracle, audience: str) -> tuple[bool, list[str]]:
     """Every [n] resolves to a listed source, and every source is a passage of the index the row may open."""
     problems = []
@@ -149,8 +158,9 @@ def evaluate(assistant: Assistant, questions: list[EvalQuestion], progress: bool
         latency = (time.perf_counter() - t0) * 1000
         is_declined = declined(answer)
         codes = [s.code for s in answer.services]
+        act = quoted_act(answer)
         valid, problems, faithful = None, [], None
-        if not is_declined:
+        if not is_declined or act:
             valid, problems = citation_report(answer, oracle, q.audience)
             if answer.generator != "composer" and answer.fallback is None and answer.status != Status.GUARDRAIL:
                 # an LLM paraphrases: its claims are scored by word support, as verification checks them
@@ -166,6 +176,7 @@ def evaluate(assistant: Assistant, questions: list[EvalQuestion], progress: bool
             declined=is_declined, clarified=answer.status == Status.CLARIFICATION, status=getattr(answer.status, "value", str(answer.status)),
             detected_lang=answer.lang, latency_ms=round(latency, 2), citation_valid=valid, faithfulness=faithful,
             staff_leak=q.audience != "staff" and oracle.leaks_staff(answer), problems=problems,
+            expected_acts=q.expected_acts, act=act,
         ))
     return results
 
@@ -181,6 +192,9 @@ def metrics(rows: list[RowResult]) -> dict:
     """The issue's nine numbers for one group of rows (None where the group has no such rows)."""
     routable = [r for r in rows if not r.should_refuse]
     answered = [r for r in rows if not r.declined]
+    cited = [r for r in rows if not r.declined or r.act]  # answers from an act are checked like card answers
+    from_acts = [r for r in rows if r.act]
+    act_expected = [r for r in rows if r.expected_acts]
     clarified = [r for r in rows if r.clarified]
     tp = sum(1 for r in rows if r.declined and r.should_refuse)
     fp = sum(1 for r in rows if r.declined and not r.should_refuse)
@@ -198,7 +212,10 @@ def metrics(rows: list[RowResult]) -> dict:
         "clarified_right": _ratio(sum(any(c in r.expected for c in r.hints) for r in clarified), len(clarified)),
         "refusal_precision": _ratio(tp, tp + fp),
         "refusal_recall": _ratio(tp, tp + fn),
-        "citation_valid": _ratio(sum(bool(r.citation_valid) for r in answered), len(answered)),
+        "citation_valid": _ratio(sum(bool(r.citation_valid) for r in cited), len(cited)),
+        # questions an act's standard answers (no service does): answered from that act / act answers from another
+        "act_answered": _ratio(sum(1 for r in act_expected if r.act in r.expected_acts), len(act_expected)),
+        "act_wrong": _ratio(sum(1 for r in from_acts if r.act not in r.expected_acts), len(from_acts)),
         "staff_leaks": sum(1 for r in rows if r.audience != "staff" and r.staff_leak),
         "p50_ms": round(float(np.percentile(latencies, 50)), 1),
         "p95_ms": round(float(np.percentile(latencies, 95)), 1),
@@ -235,8 +252,10 @@ def extras(rows: list[RowResult]) -> dict:
         "language_detected": _ratio(sum(1 for r in rows if r.detected_lang == r.lang), len(rows)),
         "misses": [
             {"id": r.id, "lang": r.lang, "kind": r.kind, "question": r.question, "expected": r.expected,
-             "got": r.routed[:3] or (["(refused)"] + r.hints[:2])}
+             "got": r.routed[:3] or ([f"(act {r.act})"] if r.act else ["(refused)"] + r.hints[:2]),
+             **({"expected_acts": r.expected_acts} if r.expected_acts else {})}
             for r in rows if (r.should_refuse and not r.declined) or (not r.should_refuse and not r.hit(1))
+            or (r.act or r.expected_acts) and r.act not in r.expected_acts
         ],
     }
 

@@ -14,7 +14,6 @@ from assistant.settings import PROJECT_ROOT, Settings
 
 log = logging.getLogger(__name__)
 
-REGULATIONS = PROJECT_ROOT.parent / "shared" / "data" / "regulations"
 EVAL_DATA_DIR = PROJECT_ROOT / ".data" / "eval"
 
 # name → what it is (README and report use these words)
@@ -30,11 +29,8 @@ BASELINES = ("lexical", "dense", "naive")
 
 
 def default_sources(settings: Settings) -> list[Path]:
-    """What the evaluation indexes: the corpus, any extra sources, and the official acts when present."""
-    paths = [settings.corpus_dir, *settings.extra_sources]
-    if REGULATIONS.is_dir() and REGULATIONS.resolve() not in {p.resolve() for p in paths}:
-        paths.append(REGULATIONS)
-    return paths
+    """What the evaluation indexes: exactly what the app indexes (corpus/, the acts, the portal pages)."""
+    return settings.sources()
 
 
 def eval_settings(data_dir: Path | None = None, **overrides) -> Settings:

