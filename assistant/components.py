@@ -5,12 +5,15 @@ from typing import TYPE_CHECKING
 
 from assistant.corpus import Catalogue
 from assistant.embeddings import build_embeddings
+from assistant.example_index import ExampleIndex
 from assistant.routing import Router, RoutingModelMissing, legs_key, load_fits
 from assistant.service_index import ServiceIndex
 from assistant.settings import Settings
 from assistant.store import VectorStore
 
 if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
     from assistant.generators import LLMGenerator
 
 
@@ -27,7 +30,7 @@ def build_generator(settings: Settings) -> LLMGenerator | None:
     return LLMGenerator(settings, build_chat_model(settings), settings.llm)
 
 
-def build_router(settings: Settings, catalogue: Catalogue) -> Router:
+def build_router(settings: Settings, catalogue: Catalogue, embeddings: Embeddings) -> Router:
     """The router for the configured legs, with its fitted weights and thresholds."""
     legs = settings.active_legs()
     fits = load_fits(settings.routing_model)
@@ -36,5 +39,7 @@ def build_router(settings: Settings, catalogue: Catalogue) -> Router:
         raise RoutingModelMissing(f"{settings.routing_model} has no fit for the legs {key!r}; "
                                   f"fitted: {sorted(fits)}. Run `python -m evals fit --write`.")
     index = ServiceIndex.build(catalogue, settings.portal_pages) if {"names", "chars"} & set(legs) else None
+    examples = (ExampleIndex.build(catalogue, embeddings, settings.portal_pages, settings.routing_examples)
+                if "examples" in legs else None)
     return Router(catalogue, index, fits[key], legs, settings.route_top_n, settings.answer_threshold,
-                  settings.clarify_threshold)
+                  settings.clarify_threshold, examples)

@@ -1,14 +1,16 @@
 """Routes a question to egov.kz e-services: rank the candidate services, then answer, ask, or decline.
 
-Four legs give evidence per service: the retrieved chunks' dense and lexical ranks (what the hybrid
-retriever found), the services' names (exact and near-exact titles and keywords) and character
-n-grams over those names (assistant/service_index.py). A linear ranker fitted on the dev split
+Five legs give evidence per service: the retrieved chunks' dense and lexical ranks (what the hybrid
+retriever found), the services' names (exact and near-exact titles and keywords), character
+n-grams over those names (assistant/service_index.py) and the nearest labelled examples in the
+embedder's space (assistant/example_index.py). A linear ranker fitted on the dev split
 (`python -m evals fit --write` → assistant/routing_model.json) scores every candidate; a second
 logistic map turns the best score into P(the top service is right). Then:
 
-- answer: P ≥ the fitted answer threshold (chosen on dev so that what is answered is right ≥ 98%);
+- answer: P ≥ the fitted answer threshold of the question's language (chosen on dev so that what is
+  answered is right ≥ 98% in each language: the legs are not equally sure in kk, ru and en);
 - clarify: not certain, but two or three services are each plausible: ask which one;
-- decline: otherwise (hints only when a candidate is at least plausible).
+- decline: otherwise (hints only when a candidate is as plausible as a clarification's choice).
 """
 from __future__ import annotations
 
@@ -18,11 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.corpus import Catalogue
+from assistant.example_index import ExampleIndex
 from assistant.retrieval import Hit
 from assistant.service_index import NameEvidence, ServiceIndex
 
 ROUTING_MODEL = Path(__file__).with_name("routing_model.json")
-LEGS = ("dense", "lexical", "names", "chars")
+LEGS = ("dense", "lexical", "names", "chars", "examples")
 # How much one chunk of a kind says about its services: a card or catalogue entry names exactly
 # one service; an act or a life situation spans several, so each of its codes gets less.
 KIND_WEIGHT = {"catalogue": 1.2, "service": 1.0, "faq": 0.8, "regulation": 0.5, "situation": 0.5, "procedure": 0.5}
@@ -31,12 +34,13 @@ KIND_WEIGHT = {"catalogue": 1.2, "service": 1.0, "faq": 0.8, "regulation": 0.5, 
 ROUTE_RRF_K = 10
 DENSE_CENTER = 0.84  # e5 cosines of related passages sit around here; the feature is the distance from it
 FEATURES = ("mass", "share", "first", "dense", "dense_found", "bm25", "agree",
-            "coverage", "title_coverage", "exact", "exact_share", "chars", "chars_rrf")
+            "coverage", "title_coverage", "exact", "exact_share", "chars", "chars_rrf", "knn", "knn_rank", "knn_votes")
 LEG_FEATURES = {
     "dense": ("dense", "dense_found"),
     "lexical": ("bm25", "agree"),
     "names": ("coverage", "title_coverage", "exact", "exact_share"),
     "chars": ("chars", "chars_rrf"),
+    "examples": ("knn", "knn_rank", "knn_votes"),
 }
 CANDIDATES_PER_LEG = 8
 
@@ -85,8 +89,10 @@ def service_evidence(hits: list[Hit], catalogue: Catalogue) -> list[Evidence]:
 
 
 def candidate_features(hits: list[Hit], question: str, catalogue: Catalogue, index: ServiceIndex | None,
-                       legs: tuple[str, ...]) -> dict[str, dict[str, float]]:
-    """Every candidate service (the best few of each leg) with the features the ranker reads."""
+                       legs: tuple[str, ...], examples: ExampleIndex | None = None,
+                       exclude: str | None = None) -> dict[str, dict[str, float]]:
+    """Every candidate service (the best few of each leg) with the features the ranker reads; `exclude` leaves a
+    labelled question's own example out (the fit), so the leg is measured as on a question it has not seen."""
     chunk = service_evidence(hits, catalogue)
     names: dict[str, NameEvidence] = index.evidence(question, CANDIDATES_PER_LEG) if index is not None else {}
     codes = [ev.code for ev in chunk[:CANDIDATES_PER_LEG]]
@@ -96,6 +102,8 @@ def candidate_features(hits: list[Hit], question: str, catalogue: Catalogue, ind
         codes += by_name[:CANDIDATES_PER_LEG]
     if "chars" in legs:
         codes += [c for c, ev in names.items() if ev.chars_rank is not None]
+    near = examples.evidence(question, CANDIDATES_PER_LEG, exclude) if examples is not None and "examples" in legs else {}
+    codes += list(near)
     by_code = {ev.code: ev for ev in chunk}
     out: dict[str, dict[str, float]] = {}
     for code in dict.fromkeys(codes):
@@ -108,7 +116,13 @@ def candidate_features(hits: list[Hit], question: str, catalogue: Catalogue, ind
             "coverage": nm.coverage, "title_coverage": nm.title_coverage, "exact": float(nm.exact),
             "exact_share": nm.exact_share,
             "chars": nm.chars, "chars_rrf": 1.0 / (1 + nm.chars_rank) if nm.chars_rank is not None else 0.0,
+            "knn": 0.0, "knn_rank": 0.0, "knn_votes": 0.0,
         }
+        if near:
+            ex = near.get(code)
+            cosine = ex.cosine if ex is not None else examples.cosine(question, code, exclude)
+            f.update({"knn": (cosine - DENSE_CENTER) * 10, "knn_rank": 1.0 / (1 + ex.rank) if ex is not None else 0.0,
+                      "knn_votes": ex.votes if ex is not None else 0.0})
         for leg, keys in LEG_FEATURES.items():
             if leg not in legs:
                 for key in keys:
@@ -128,11 +142,15 @@ class RoutingFit:
     weights: dict[str, float]
     bias: float
     confidence: dict[str, float]  # bias and one weight per input of `confidence_inputs`
-    answer_threshold: float
+    answer_threshold: float  # one for all languages (and where a language has no threshold of its own)
     clarify_threshold: float
     # A question that contains exactly one service's whole title or keyword, covering at least this share of
     # the question, is answered with that service ("exact names win"; the share is fitted on dev).
     name_share: float = 1.01
+    answer_thresholds: dict[str, float] = field(default_factory=dict)  # per language, fitted like the global one
+
+    def threshold(self, lang: str) -> float:
+        return self.answer_thresholds.get(lang, self.answer_threshold)
 
     @classmethod
     def untrained(cls) -> "RoutingFit":
@@ -202,17 +220,19 @@ class Router:
     """Ranks candidate services and decides; one per assistant, built from the settings."""
 
     def __init__(self, catalogue: Catalogue, index: ServiceIndex | None, fit: RoutingFit, legs: tuple[str, ...],
-                 top_n: int = 3, answer_threshold: float | None = None, clarify_threshold: float | None = None):
+                 top_n: int = 3, answer_threshold: float | None = None, clarify_threshold: float | None = None,
+                 examples: ExampleIndex | None = None):
         self.catalogue = catalogue
         self.index = index
+        self.examples = examples
         self.fit = fit
         self.legs = legs
         self.top_n = top_n
-        self.answer_threshold = fit.answer_threshold if answer_threshold is None else answer_threshold
+        self.answer_threshold = answer_threshold  # an operator's override for every language; None: the fitted ones
         self.clarify_threshold = fit.clarify_threshold if clarify_threshold is None else clarify_threshold
 
     def rank(self, hits: list[Hit], question: str) -> list[Ranked]:
-        feats = candidate_features(hits, question, self.catalogue, self.index, self.legs)
+        feats = candidate_features(hits, question, self.catalogue, self.index, self.legs, self.examples)
         ranked = [Ranked(code, self.fit.logit(f), 0.0, f) for code, f in feats.items()]
         for r in ranked:
             r.plausible = _sigmoid(r.logit)
@@ -229,22 +249,24 @@ class Router:
 
     def decide(self, hits: list[Hit], question: str, lang: str) -> RouteDecision:
         ranked = self.rank(hits, question)
+        threshold = self.fit.threshold(lang) if self.answer_threshold is None else self.answer_threshold
         named = named_service(ranked, self.fit.name_share)
         if named is not None:  # the name wins: it goes first, and is answered
             ranked = [named] + [r for r in ranked if r is not named]
         conf = self.confidence(ranked)
         if named is not None:
-            conf = max(conf, self.answer_threshold)
+            conf = max(conf, threshold)
         top = ranked[: self.top_n]
         candidates = [self.service(r.code, lang, conf if i == 0 else r.plausible) for i, r in enumerate(top)]
-        if ranked and conf >= self.answer_threshold:
+        if ranked and conf >= threshold:
             related = [self.service(r.code, lang, r.plausible) for r in top[1:] if r.plausible >= self.clarify_threshold]
             return RouteDecision("answer", conf, [self.service(ranked[0].code, lang, conf), *related], candidates)
         plausible = [r for r in top if r.plausible >= self.clarify_threshold]
         if len(plausible) >= 2:
             return RouteDecision("clarify", conf, [self.service(r.code, lang, r.plausible) for r in plausible],
                                  candidates)
-        hints = [self.service(r.code, lang, r.plausible) for r in top if r.plausible >= self.clarify_threshold / 2]
+        # hints only when really related: as plausible as a clarification's choice would have to be
+        hints = [self.service(r.code, lang, r.plausible) for r in top if r.plausible >= self.clarify_threshold]
         return RouteDecision("decline", conf, hints, candidates)
 
     def chosen(self, code: str, lang: str) -> RouteDecision:

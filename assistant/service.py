@@ -33,7 +33,7 @@ class Assistant:
         self.retriever = HybridRetriever(settings, self.store)
         self.composer = CardComposer(self.store, self.catalogue)
         self.generator = build_generator(settings)
-        self.router = router or build_router(settings, self.catalogue)
+        self.router = router or build_router(settings, self.catalogue, self.store.embeddings)
         self.pipeline = AnswerPipeline(settings, self.retriever, self.catalogue, self.composer, self.router,
                                        self.generator)
         self.answer_listeners: list[Callable[[Answer], None]] = []  # e.g. the Prometheus metrics

@@ -65,14 +65,20 @@ class Settings(BaseSettings):
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     route_top_n: int = 3
-    routing_legs: list[Literal["dense", "lexical", "names", "chars"]] = Field(
+    routing_legs: list[Literal["dense", "lexical", "names", "chars", "examples"]] = Field(
         default_factory=lambda: ["dense", "lexical", "names", "chars"],
-        description="Evidence the router ranks services by (README \"Routing\"); dense/lexical also follow retrieval_mode",
+        description="Evidence the router ranks services by (README \"Routing\"); dense/lexical also follow retrieval_mode. "
+                    "`examples` is fitted and measured but off by default: on dev it ranks better and answers less",
     )
     routing_model: Path = Field(PROJECT_ROOT / "assistant" / "routing_model.json",
                                 description="Fitted ranker, confidence and thresholds (`python -m evals fit --write`)")
     answer_threshold: float | None = Field(None, description="Confidence to answer (unset: the fitted one)")
     clarify_threshold: float | None = Field(None, description="Plausibility of a choice in a clarification (unset: fitted)")
+    routing_examples: Path | None = Field(
+        PROJECT_ROOT / "evals" / "datasets" / "dev.jsonl",
+        description="Labelled questions (JSONL with expected_services) whose vectors route like the services' names; "
+                    "the dev split the router is fitted on (never the test split)",
+    )
     portal_pages: Path | None = Field(
         SHARED_DATA / "egov" / "egov_portal_pages_kk.jsonl",
         description="The portal's Kazakh service pages: their titles and keywords route too (skipped when absent)",
@@ -117,8 +123,9 @@ class Settings(BaseSettings):
 
     def active_legs(self) -> tuple[str, ...]:
         """The routing legs in use: a retrieval mode without a leg switches that leg off."""
-        off = {"dense": {"lexical"}, "lexical": {"dense"}}.get(self.retrieval_mode, set())
-        return tuple(leg for leg in ("dense", "lexical", "names", "chars") if leg in self.routing_legs and leg not in off)
+        off = {"dense": {"lexical"}, "lexical": {"dense", "examples"}}.get(self.retrieval_mode, set())
+        return tuple(leg for leg in ("dense", "lexical", "names", "chars", "examples")
+                     if leg in self.routing_legs and leg not in off)
 
 
 @lru_cache(maxsize=1)

@@ -14,8 +14,10 @@ candidate service gets the router's features. Then, for each set of legs (ours a
 2. confidence: a logistic map from the best logit and its margin over the runner-up to "the top
    candidate is right" (questions that must be refused are negatives), fitted on out-of-fold
    logits (5 folds by question) so it sees the ranker's errors on questions it was not fitted on;
-3. answer threshold: the lowest confidence at which the out-of-fold answers of the dev questions (not
-   the names) are right ≥ 98% overall and ≥ 97% in each language;
+3. answer thresholds: one per language, the lowest confidence at which the out-of-fold answers of that
+   language's dev questions (not the names) are right ≥ 98% (and at least MIN_ANSWERED are answered),
+   kept only if all languages together stay ≥ 98%; else one threshold for all: right ≥ 98% overall and
+   ≥ 97% in each language;
 4. clarify threshold: the plausibility two or three candidates must reach for a "which one?",
    chosen to maximise right choices minus twice the wrong ones among the unanswered.
 
@@ -33,7 +35,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from assistant.pipeline import Context, Turn
+from assistant.components import build_store
 from assistant.corpus import Catalogue
+from assistant.example_index import ExampleIndex
 from assistant.guardrails import Label, label_question
 from assistant.routing import (FEATURES, LEGS, Ranked, Router, RoutingFit, candidate_features, confidence_inputs,
                                legs_key, named_service)
@@ -43,11 +47,12 @@ from evals.systems import default_sources, eval_settings, indexed_assistant
 
 # The sets of legs fitted: ours, each leg left out, and the single-retriever baselines.
 CONFIGS = [
+    ("dense", "lexical", "names", "chars", "examples"),
+    ("lexical", "names", "chars", "examples"),
+    ("dense", "names", "chars", "examples"),
+    ("dense", "lexical", "chars", "examples"),
+    ("dense", "lexical", "names", "examples"),
     ("dense", "lexical", "names", "chars"),
-    ("lexical", "names", "chars"),
-    ("dense", "names", "chars"),
-    ("dense", "lexical", "chars"),
-    ("dense", "lexical", "names"),
     ("dense", "lexical"),
     ("dense",),
     ("lexical",),
@@ -56,6 +61,7 @@ TARGET_PRECISION = 0.98
 LANG_PRECISION = 0.97
 FOLDS = 5
 MIN_NAME_HITS = 20
+MIN_ANSWERED = 20  # a language's threshold must rest on at least this many dev answers
 NAME_WEIGHT = 0.3  # a name asked verbatim teaches the ranker, but citizens' questions should decide its weights
 C = 1.0
 
@@ -100,10 +106,11 @@ def search_contexts(assistant, questions: list[EvalQuestion], mode: str) -> list
 
 def samples_for(assistant, contexts: list[Context], questions: list[EvalQuestion], legs: tuple[str, ...]
                 ) -> list[Sample]:
-    index = assistant.router.index
+    index, examples = assistant.router.index, assistant.router.examples
     samples = []
     for ctx, q in zip(contexts, questions):
-        feats = candidate_features(ctx.hits, ctx.search_query, assistant.catalogue, index, legs)
+        # a dev question's own example is left out: the leg is worth what it does for a question it has not seen
+        feats = candidate_features(ctx.hits, ctx.search_query, assistant.catalogue, index, legs, examples, q.id)
         codes = list(feats)
         x = np.array([[feats[c][k] for k in FEATURES] for c in codes]) if codes else np.zeros((0, len(FEATURES)))
         y = np.array([1.0 if c in q.expected_services else 0.0 for c in codes])
@@ -150,7 +157,8 @@ def fit_legs(samples: list[Sample], legs: tuple[str, ...]) -> tuple[RoutingFit, 
         fit.name_share = choose_name_share(samples)
     outcomes = [_outcome(s, logits, fit) for s, logits in zip(samples, oof)]
     fit.answer_threshold = choose_answer_threshold(samples, outcomes)
-    fit.clarify_threshold = choose_clarify_threshold(samples, outcomes, fit.answer_threshold)
+    fit.answer_thresholds = choose_language_thresholds(samples, outcomes, fit.answer_threshold)
+    fit.clarify_threshold = choose_clarify_threshold(samples, outcomes, fit)
     return fit, oof_report(samples, outcomes, fit)
 
 
@@ -199,12 +207,28 @@ def choose_answer_threshold(samples: list[Sample], outcomes: list[dict]) -> floa
     return 0.99
 
 
-def choose_clarify_threshold(samples: list[Sample], outcomes: list[dict], answer_t: float) -> float:
+def choose_language_thresholds(samples: list[Sample], outcomes: list[dict], shared: float) -> dict[str, float]:
+    """Per language, the lowest threshold (never above the shared one) whose answers are right ≥ TARGET_PRECISION,
+    resting on at least MIN_ANSWERED answers; a language with none keeps the shared threshold. {} when together
+    they would be right < TARGET_PRECISION."""
+    chosen = {}
+    for lang in LANGS:
+        pairs = [o for s, o in zip(samples, outcomes) if s.question.lang == lang]
+        for t in np.arange(0.30, shared, 0.01):
+            answered = [o["top_right"] for o in pairs if o["conf"] >= t]
+            if len(answered) >= MIN_ANSWERED and np.mean(answered) >= TARGET_PRECISION:
+                chosen[lang] = round(float(t), 2)
+                break
+    answered = [o["top_right"] for s, o in zip(samples, outcomes) if o["conf"] >= chosen.get(s.question.lang, shared)]
+    return chosen if answered and np.mean(answered) >= TARGET_PRECISION else {}
+
+
+def choose_clarify_threshold(samples: list[Sample], outcomes: list[dict], fit: RoutingFit) -> float:
     best = (-1e9, 0.5)
     for c in np.arange(0.05, 0.9, 0.01):
         score = 0
         for s, o in zip(samples, outcomes):
-            if o["conf"] >= answer_t:
+            if o["conf"] >= fit.threshold(s.question.lang):
                 continue
             choices = [right for p, right in o["plausible"] if p >= c]
             if len(choices) >= 2:
@@ -222,8 +246,8 @@ def oof_report(samples: list[Sample], outcomes: list[dict], fit: RoutingFit) -> 
         pairs = [(s, o) for s, o in zip(samples, outcomes) if lang == "all" or s.question.lang == lang]
         routable = [(s, o) for s, o in pairs if not s.question.should_refuse]
         refuse = [(s, o) for s, o in pairs if s.question.should_refuse]
-        answered = [(s, o) for s, o in pairs if o["conf"] >= fit.answer_threshold]
-        clarified = [(s, o) for s, o in pairs if o["conf"] < fit.answer_threshold
+        answered = [(s, o) for s, o in pairs if o["conf"] >= fit.threshold(s.question.lang)]
+        clarified = [(s, o) for s, o in pairs if o["conf"] < fit.threshold(s.question.lang)
                      and sum(p >= fit.clarify_threshold for p, _ in o["plausible"]) >= 2]
         report[lang] = {
             "n": len(pairs),
@@ -231,7 +255,7 @@ def oof_report(samples: list[Sample], outcomes: list[dict], fit: RoutingFit) -> 
             "top1": _r(sum(o["top_right"] for _, o in answered), len(routable)),
             "answered_wrong": _r(sum(not o["top_right"] for _, o in answered), len(answered)),
             "clarified": _r(len(clarified), len(pairs)),
-            "refusal_recall": _r(sum(o["conf"] < fit.answer_threshold for _, o in refuse), len(refuse)),
+            "refusal_recall": _r(sum(o["conf"] < fit.threshold(s.question.lang) for s, o in refuse), len(refuse)),
         }
     return report
 
@@ -260,16 +284,20 @@ def main(args) -> int:
     dev = load_questions(args.dataset)
     questions = dev + name_questions(Catalogue.load(settings.corpus_dir), settings.portal_pages)
     catalogue = Catalogue.load(settings.corpus_dir)
-    router = Router(catalogue, ServiceIndex.build(catalogue, settings.portal_pages), RoutingFit.untrained(), LEGS)
+    store = build_store(settings)
+    examples = ExampleIndex.build(catalogue, store.embeddings, settings.portal_pages, args.dataset)
+    router = Router(catalogue, ServiceIndex.build(catalogue, settings.portal_pages), RoutingFit.untrained(), LEGS,
+                    examples=examples)
     assistant = indexed_assistant(settings, args.sources or default_sources(settings), ingest=not args.no_ingest,
-                                  progress=not args.quiet, router=router)
+                                  progress=not args.quiet, router=router, store=store)
     contexts = {mode: search_contexts(assistant, questions, mode) for mode in ("hybrid", "dense", "lexical")}
     fits, reports = {}, {}
     for legs in CONFIGS:
         samples = samples_for(assistant, contexts[retrieval_mode(legs)], questions, legs)
         fit, report = fit_legs(samples, legs)
         fits[legs_key(legs)], reports[legs_key(legs)] = fit, report
-        print(f"{legs_key(legs):28s} answer≥{fit.answer_threshold:.2f} clarify≥{fit.clarify_threshold:.2f}  "
+        print(f"{legs_key(legs):28s} answer≥{fit.answer_thresholds or fit.answer_threshold} "
+              f"clarify≥{fit.clarify_threshold:.2f}  "
               + "  ".join(f"{lang}: rank {r['ranked_top1']} top1 {r['top1']} wrong {r['answered_wrong']} "
                           f"clar {r['clarified']}" for lang, r in report.items()))
     if args.write:

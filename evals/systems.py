@@ -45,9 +45,9 @@ def cache_path(settings: Settings) -> Path:
 
 
 def indexed_assistant(settings: Settings, sources: list[Path], ingest: bool = True, progress: bool = True,
-                      router=None) -> Assistant:
+                      router=None, store=None) -> Assistant:
     """An assistant over `sources`, brought up to date incrementally (cached vectors cost nothing)."""
-    assistant = Assistant(settings, router=router)
+    assistant = Assistant(settings, store=store, router=router)
     if ingest:
         report: IngestReport = assistant.ingest(sources, progress=progress)
         log.info("eval index %s: %s", settings.data_dir, report.summary())
