@@ -6,7 +6,7 @@ refusal…); the chunker makes each row one piece, cited as "«<service>» · п
 the standard the question is about, and quotes the rows it asks for, verbatim, with the act's edition date and
 official URL, in the question's language (the acts exist in Kazakh and Russian).
 
-It answers only when the evidence agrees: the best retrieved passages are from one act, and the question names
+It answers only when the evidence agrees: of the retrieved passages from acts, most are from one act, and the question names
 the standard's own subject (a word of its title that few catalogue titles share, e.g. «паспорт», «выезд»,
 «жеке куәлік») — a question that merely shares an act's vocabulary is still declined.
 """
@@ -36,6 +36,9 @@ ROW_CUES = {
 GENERAL = ["how", "term"]  # "how do I get a passport?": where to apply and how long it takes
 MAX_SENTENCES = 10  # per quoted row: the documents row of a passport runs to pages; the citation names the point
 GENERIC_TITLE_SHARE = 0.03  # a word in more catalogue titles than this says nothing about which service
+# The words every act's title has ("the rules of providing the state service …"): they name no subject.
+ACT_TITLE_BOILERPLATE = ["Об утверждении Правил оказания государственной услуги",
+                         "мемлекеттік қызмет көрсету қағидаларын бекіту туралы", "мемлекеттік көрсетілетін қызмет"]
 
 
 def _plain(text: str) -> str:
@@ -86,15 +89,13 @@ class ActAnswerer:
         titles = [t for s in catalogue.by_code.values() for t in (s.title_for("ru"), s.title_for("kk"))]
         counts = Counter(tok for t in titles for tok in set(query_tokens(t)))
         self.generic = {tok for tok, n in counts.items() if n > GENERIC_TITLE_SHARE * len(titles)} | \
-            {tok for w in STOPWORDS for tok in query_tokens(w)}
+            {tok for w in [*STOPWORDS, *ACT_TITLE_BOILERPLATE] for tok in query_tokens(w)}
 
     def answer(self, question: str, lang: str, hits: list[Hit]) -> Draft | None:
-        if lang not in ACT_LANGS or not hits or hits[0].meta.get("kind") != "regulation":
+        top = self.leading_act_hit(hits) if lang in ACT_LANGS else None
+        if top is None:
             return None
-        top = hits[0]
-        act = top.meta["doc_id"].rsplit("-", 1)[0]
-        if sum(1 for h in hits[:3] if h.meta["doc_id"].rsplit("-", 1)[0] == act) < 2:
-            return None
+        act = _act_of(top)
         other = next(x for x in ACT_LANGS if x != lang)
         quote_lang = lang if self._records(f"{act}-{lang}") else other  # the question's language where the act has it
         hit_records = self._records(top.meta["doc_id"])
@@ -112,6 +113,24 @@ class ActAnswerer:
         intents = [i for i in question_intents(question) if i in ROW_CUES] or GENERAL
         rows = [chunks for chunks in (standard.row(intent) for intent in intents) if chunks]
         return self._compose(rows, lang, quote_lang) if rows else None
+
+    @staticmethod
+    def leading_act_hit(hits: list[Hit]) -> Hit | None:
+        """The best passage of the one act the retrieved passages agree on: among the passages from acts, one act has
+        more than any other (a card or a portal page may still rank above it: with a card for every service, a
+        question about a passport shares words with many cards), with two passages among the hits or one that a
+        retrieval leg ranks in its top three. None otherwise."""
+        acts = [h for h in hits if h.meta.get("kind") == "regulation"]
+        if not acts:
+            return None
+        counts = Counter(_act_of(h) for h in acts)
+        (best, n), *rest = counts.most_common()
+        if rest and rest[0][1] == n:
+            return None
+        top = next(h for h in acts if _act_of(h) == best)
+        # one stray passage is not agreement: two of the act's passages, or one that a leg ranks near the top
+        near_top = any(r is not None and r < 3 for r in (top.dense_rank, top.lexical_rank))
+        return top if n >= 2 or near_top else None
 
     def names_subject(self, question: str, subject: str, lang: str) -> bool:
         """The question names what the standard is about: a distinctive word of its title."""
@@ -137,6 +156,10 @@ class ActAnswerer:
         if citer.sources[0].url:
             lines.append(f"{ACT_LINK[lang]}: {citer.sources[0].url} [1]")
         return Draft("\n".join(lines).strip(), citer.sources, basis="act")
+
+
+def _act_of(hit: Hit) -> str:
+    return hit.meta["doc_id"].rsplit("-", 1)[0]
 
 
 def _label(text: str, limit: int = 78) -> str:

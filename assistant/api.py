@@ -87,6 +87,8 @@ class SourceOut(BaseModel):
     section: str
     url: str
     doc_id: str
+    kind: str = ""  # service, situation, regulation, portal, catalogue
+    date: str = ""  # how fresh the quoted text is: a card's check date, an act's edition, the portal crawl
 
 
 class AskResponse(BaseModel):
@@ -102,6 +104,8 @@ class AskResponse(BaseModel):
     label: str
     rephrased_question: str | None
     stopped_by: str = Field("", description="The pipeline step that produced this answer (`finish` when answered)")
+    basis: str = Field("", description="What an answer quotes: `card` (a service card or life situation) or `act` "
+                                       "(an act's service standard, when no e-service fits)")
 
 
 class ServiceCardOut(BaseModel):

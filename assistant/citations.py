@@ -36,11 +36,14 @@ class CitationReport:
 
 
 def sentences(text: str) -> list[str]:
-    """Lines, then sentences within a line (a citation marker closes a sentence too)."""
+    """Lines, then sentences within a line (a citation marker closes a sentence too); a bold label stays whole
+    («**п. 3. Срок оказания государственной услуги**» is one label, not three sentences)."""
     out: list[str] = []
     for line in text.splitlines():
         line = line.strip()
-        if line:
+        if _LABEL.match(line):
+            out.append(line)
+        elif line:
             out.extend(p.strip() for p in re.split(r"(?<=[.!?\]])\s+(?=[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ\d«\"(])", line) if p.strip())
     return out
 

@@ -69,6 +69,7 @@ class Context:
     chosen_service: str | None = None  # the citizen picked this service (a clarification's choice)
     confidence: float | None = None  # the router's P(the top service is right)
     candidates_declined: list[RoutedService] = field(default_factory=list)  # hints for a refusal
+    choices: list[RoutedService] = field(default_factory=list)  # a clarification's services, unless an act answers
 
 
 Step = Callable[[Context], None]
@@ -214,16 +215,22 @@ class AnswerPipeline:
         if decision.action == "answer":
             ctx.services = decision.services
         elif decision.action == "clarify":
-            ctx.answer = self._clarification(ctx, decision.services)
+            ctx.choices = decision.services
         else:
             ctx.candidates_declined = decision.services
 
     def answer_from_acts(self, ctx: Context) -> None:
-        """No e-service fits: an act's service standard may still answer (a passport's term); else decline."""
+        """No e-service is a confident match: an act's service standard that the question names may still answer (a
+        passport's term, the documents to emigrate) — before a "which of these?" between services that only come
+        close; else the clarification, else decline."""
         if ctx.services:
             return
         ctx.draft = self.acts.answer(ctx.search_query, ctx.lang, ctx.hits)
-        if ctx.draft is None:
+        if ctx.draft is not None:
+            return
+        if ctx.choices:
+            ctx.answer = self._clarification(ctx, ctx.choices)
+        else:
             ctx.answer = self._refusal(ctx, ctx.candidates_declined)
 
     def compose(self, ctx: Context) -> None:

@@ -13,12 +13,16 @@ PROCEDURE_MARGIN = 0.9
 
 
 def procedure_hit(hits: list[Hit]) -> Hit | None:
-    """The staff procedure the question is about, if one ranks at or near the top."""
+    """The staff procedure the question is about: one that ranks at or near the top, or one that a retrieval leg
+    ranks first anywhere among the hits. With a card for every service, a clerk's question ("как оператору открыть
+    смену") shares words with many citizen cards, which can outrank the procedure the dense leg puts first."""
     if not hits:
         return None
     top = hits[0].score
-    for hit in hits[:3]:
-        if hit.meta.get("audience") == "staff" and hit.score >= PROCEDURE_MARGIN * top:
+    for i, hit in enumerate(hits):
+        if hit.meta.get("audience") != "staff":
+            continue
+        if (i < 3 and hit.score >= PROCEDURE_MARGIN * top) or hit.dense_rank == 0 or hit.lexical_rank == 0:
             return hit
     return None
 

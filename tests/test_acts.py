@@ -86,3 +86,12 @@ def test_every_act_pairs_its_standards_across_languages(assistant):
         ru = standards(assistant.composer._document(f"act-{folder}-ru"))[0]
         assert len(kk) == len(ru) >= 1, folder
         assert all({r.meta["section"].split("п. ")[1].split(".")[0] for r in s.rows} >= {"3", "8"} for s in kk + ru), folder
+
+
+def test_a_point_label_is_one_label_for_the_citation_check():
+    """«п. 3.» inside a bold label must not split it into uncited fragments."""
+    from assistant.answer import Source
+
+    source = Source(1, "Act", "«Выдача паспортов» · п. 3. Срок", "https://adilet.zan.kz/x", "act-x-ru", "Срок 15 дней.")
+    report = check_citations("**п. 3. Срок оказания государственной услуги**\nСрок 15 дней. [1]", [source])
+    assert report.ok and report.supported == 1, report.problems

@@ -109,7 +109,7 @@ def clarifying_question(live_server) -> tuple[str, dict]:
 
 def test_clarification_then_a_choice_answers_about_the_chosen_service(live_server):
     question, body = clarifying_question(live_server)
-    assert body["refused"] is False and body["sources"] == [] and body["stopped_by"] == "route"
+    assert body["refused"] is False and body["sources"] == [] and body["stopped_by"] == "answer_from_acts"
     assert 2 <= len(body["services"]) <= 3
     choice = body["services"][-1]
     history = [{"role": "user", "content": question}, {"role": "assistant", "content": body["answer"]}]

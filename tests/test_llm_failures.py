@@ -109,7 +109,7 @@ def test_stream_without_an_llm_sends_only_the_final_answer(assistant):
         bad = httpx.post(f"{base}/api/ask/stream", json={"question": "  "}, timeout=30)
     assert [name for name, _ in events] == ["final"]
     final = events[0][1]
-    assert final["generator"] == "composer" and final["fallback"] is None and "бесплатно" in final["answer"]
+    assert final["generator"] == "composer" and final["fallback"] is None and "Уточните на egov.kz" in final["answer"]
     assert bad.status_code == 422 and "blank" in bad.json()["message"]
 
 
@@ -130,4 +130,4 @@ def test_gradio_chat_streams_the_words_then_shows_the_checked_answer(assistant, 
     assert any("pay-egov.example" in t and t != texts[-1] for t in texts[:-1])  # the words, as they came
     final_text = final[0][-1]["content"]
     final_text = final_text if isinstance(final_text, str) else " ".join(p.get("text", "") for p in final_text)
-    assert "pay-egov.example" not in final_text and "бесплатно" in final_text  # then the checked answer
+    assert "pay-egov.example" not in final_text and "Уточните на egov.kz" in final_text  # then the checked answer
