@@ -9,6 +9,7 @@ from assistant.answer import Source
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 _LINK_LINE = re.compile(r"^(?:[^:]{1,40}):\s*(https?://\S+)$")
 _DATE_LINE = re.compile(r"^(?:[^:]{1,60}):\s*(\d{4}-\d{2}(?:-\d{2})?)$")
+_FACT_LINES = ((_LINK_LINE, "url"), (_DATE_LINE, "date"))
 _LABEL = re.compile(r"^\*\*[^*]{1,80}\*\*:?$")
 _BULLET = re.compile(r"^(?:[-*•]\s+|\d+[.)]\s+)")
 
@@ -68,19 +69,14 @@ def check_citations(answer: str, sources: list[Source], strict_verbatim: bool = 
         if missing:
             report.problems.append(f"unknown source [{missing[0]}]: {sentence[:80]}")
             continue
-        link = _LINK_LINE.match(bare)
-        if link:
-            if any(link.group(1) == by_n[n].url for n in numbers):
+        # a link line must carry its cited source's URL, a date line its cited source's date
+        fact = next(((m.group(1), attr) for pattern, attr in _FACT_LINES if (m := pattern.match(bare))), None)
+        if fact:
+            value, attr = fact
+            if any(value == getattr(by_n[n], attr) for n in numbers):
                 report.supported += 1
             else:
-                report.problems.append(f"link not from a cited source: {link.group(1)}")
-            continue
-        date = _DATE_LINE.match(bare)
-        if date:
-            if any(date.group(1) == by_n[n].date for n in numbers):
-                report.supported += 1
-            else:
-                report.problems.append(f"date not of a cited source: {date.group(1)}")
+                report.problems.append(f"{'link' if attr == 'url' else 'date'} not of a cited source: {value}")
             continue
         if not strict_verbatim or any(normalise(bare) in normalise(by_n[n].text) for n in numbers):
             report.supported += 1

@@ -293,6 +293,26 @@ def portal_documents(path: Path, known_codes: set[str], crawled: str = "") -> li
     return docs
 
 
+def jsonl_objects(path: Path | None) -> list[dict]:
+    """The JSON objects of a JSONL file, for data that only helps (routing names, labelled examples): a line that
+    is not a JSON object is skipped with a warning naming it, and an absent file gives none. Corpus sources that
+    are indexed and cited are read strictly instead (`portal_documents`)."""
+    if path is None or not Path(path).is_file():
+        return []
+    rows = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            log.warning("%s:%d: not JSON (%s); line skipped", path, n, exc)
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
 def load_egov_csv(path: Path) -> list[dict]:
     """The real egov.kz catalogue CSV (for validation and evaluation), with codes extracted."""
     with path.open(encoding="utf-8") as fh:

@@ -12,7 +12,6 @@ example out (`exclude`), so the ranker learns what the leg is worth on questions
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.corpus import Catalogue
+from assistant.corpus import Catalogue, jsonl_objects
 from assistant.service_index import load_portal_pages
 
 log = logging.getLogger(__name__)
@@ -54,22 +53,12 @@ def example_texts(catalogue: Catalogue, portal_pages: Path | None, questions: Pa
 
 
 def labelled_questions(path: Path | None) -> list[dict]:
-    """Rows of a JSONL question set that name the services they expect (refusal rows have none)."""
-    if path is None or not Path(path).is_file():
-        return []
-    rows = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            log.warning("%s:%d: not JSON (%s); example skipped", path, n, exc)
-            continue
-        if row.get("expected_services") and row.get("question") and not row.get("history"):
-            rows.append({"id": str(row.get("id", n)), "question": str(row["question"]),
-                         "expected_services": list(row["expected_services"])})
-    return rows
+    """Rows of a JSONL question set that name the services they expect (refusal rows have none); a follow-up is
+    left out, since it means nothing without its history."""
+    return [{"id": str(row.get("id", n)), "question": str(row["question"]),
+             "expected_services": list(row["expected_services"])}
+            for n, row in enumerate(jsonl_objects(path), 1)
+            if row.get("expected_services") and row.get("question") and not row.get("history")]
 
 
 class ExampleIndex:

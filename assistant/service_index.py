@@ -15,8 +15,6 @@ Kazakh pages (`title_kk`, `description_kk`, `keywords_kk`).
 """
 from __future__ import annotations
 
-import json
-import logging
 import math
 import re
 from collections import Counter, defaultdict
@@ -25,10 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.corpus import Catalogue
+from assistant.corpus import Catalogue, jsonl_objects
 from assistant.lexical import STOPWORDS, document_tokens, fold, query_tokens, transliterate
 
-log = logging.getLogger(__name__)
 
 _LATIN_WORD = re.compile(r"[a-zäğqñöūüışç]{4,}", re.I)
 _SPACES = re.compile(r"[^0-9a-zа-яё]+")
@@ -203,18 +200,4 @@ class CharNgrams:
 
 def load_portal_pages(path: Path | None) -> list[dict]:
     """The portal's Kazakh pages (`../shared/data/egov/egov_portal_pages_kk.jsonl`); none when absent."""
-    if path is None or not Path(path).is_file():
-        return []
-    pages = []
-    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            page = json.loads(line)
-        except json.JSONDecodeError as exc:
-            log.warning("%s:%d: not JSON (%s); line skipped", path, n, exc)
-            continue
-        if isinstance(page, dict) and page.get("code"):
-            pages.append(page)
-    return pages
-
+    return [page for page in jsonl_objects(path) if page.get("code")]
