@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 the gate failed, 2 bad input (a dataset or file that cannot 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import sys
@@ -182,8 +183,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def missing_packages(args) -> list[str]:
+    """What this command will import late (after an index may have taken an hour to build) and is not installed:
+    the `[test]` extra carries them, the README's run install does not."""
+    needed = {"retrieval": ["ranx"]}.get(args.command, [])
+    if getattr(args, "report", None):
+        needed.append("matplotlib")
+    return [name for name in needed if importlib.util.find_spec(name) is None]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    missing = missing_packages(args)
+    if missing:  # checked before any work starts
+        print(f"error: `python -m evals {args.command}` needs {', '.join(missing)}: "
+              f"pip install -e '.[test]'", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
     return args.func(args)

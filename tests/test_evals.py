@@ -199,3 +199,17 @@ def test_retrieval_benchmark_rejects_bad_qrels(tmp_path):
     (tmp_path / "r.tsv").write_text("q\td\t1\n", encoding="utf-8")
     assert main(["retrieval", "--corpus", str(tmp_path / "c.jsonl"), "--queries", str(tmp_path / "q.jsonl"),
                  "--qrels", str(tmp_path / "r.tsv"), "--quiet"]) == 2
+
+
+def test_a_missing_optional_package_is_named_before_any_work(monkeypatch, capsys):
+    """After the README's run install (no `[test]` extra), `python -m evals retrieval` says in one line what to install
+    instead of failing after the index is built."""
+    import importlib.util
+
+    from evals import cli
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ranx" else real(name, *a))
+    code = cli.main(["retrieval", "--corpus", "c.jsonl", "--queries", "q.jsonl", "--qrels", "r.tsv"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and err == ["error: `python -m evals retrieval` needs ranx: pip install -e '.[test]'"]
