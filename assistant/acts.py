@@ -35,6 +35,7 @@ ROW_CUES = {
 }
 GENERAL = ["how", "term"]  # "how do I get a passport?": where to apply and how long it takes
 MAX_SENTENCES = 10  # per quoted row: the documents row of a passport runs to pages; the citation names the point
+ACT_NEAR_TOP = 10  # a lone passage of an act counts when a leg ranks it this high (of CANDIDATE_K = 40 per leg)
 GENERIC_TITLE_SHARE = 0.03  # a word in more catalogue titles than this says nothing about which service
 # The words every act's title has ("the rules of providing the state service …"): they name no subject.
 ACT_TITLE_BOILERPLATE = ["Об утверждении Правил оказания государственной услуги",
@@ -119,7 +120,7 @@ class ActAnswerer:
         """The best passage of the one act the retrieved passages agree on: among the passages from acts, one act has
         more than any other (a card or a portal page may still rank above it: with a card for every service, a
         question about a passport shares words with many cards), with two passages among the hits or one that a
-        retrieval leg ranks in its top three. None otherwise."""
+        retrieval leg ranks in its top ACT_NEAR_TOP. None otherwise."""
         acts = [h for h in hits if h.meta.get("kind") == "regulation"]
         if not acts:
             return None
@@ -129,7 +130,7 @@ class ActAnswerer:
             return None
         top = next(h for h in acts if _act_of(h) == best)
         # one stray passage is not agreement: two of the act's passages, or one that a leg ranks near the top
-        near_top = any(r is not None and r < 3 for r in (top.dense_rank, top.lexical_rank))
+        near_top = any(r is not None and r < ACT_NEAR_TOP for r in (top.dense_rank, top.lexical_rank))
         return top if n >= 2 or near_top else None
 
     def names_subject(self, question: str, subject: str, lang: str) -> bool:
