@@ -132,7 +132,7 @@ def test_committed_thresholds_name_real_metrics():
         assert metric in METRICS, path
     perfect = {"n": 1, "top1": 1.0, "top3": 1.0, "ranked_top1": 1.0, "answered_wrong": 0.0, "clarified": 0.0,
                "clarified_right": 1.0, "refusal_precision": 1.0, "refusal_recall": 1.0, "citation_valid": 1.0,
-               "staff_leaks": 0, "p50_ms": 1.0, "p95_ms": 1.0}
+               "act_answered": 1.0, "act_wrong": 0.0, "staff_leaks": 0, "p50_ms": 1.0, "p95_ms": 1.0}
     summary = {"overall": perfect, "by_lang": {lang: perfect for lang in ("kk", "ru", "en")},
                "by_kind": {kind: perfect for kind in ("out_of_catalogue", "out_of_scope")}}
     assert check(summary, thresholds) == []
